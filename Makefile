@@ -1,0 +1,39 @@
+# The two commands: `make book` builds the report, `make test` runs every test.
+# Everything is installed into .venv from requirements.lock (exact versions).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test bench lint browser lock clean
+
+book: $(STAMP)
+	$(BIN)/gpufleet run
+
+test: $(STAMP) browser
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest
+
+# A headless browser for the end-to-end test: Debian's chromium, installed where we can.
+browser:
+	@sh scripts/ensure-chromium.sh
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+# Refresh the lock after changing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	( sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^gpufleet' ) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf _build book/*.ipynb _static/vega-bundle.js _static/vega-config.js

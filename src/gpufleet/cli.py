@@ -1,0 +1,146 @@
+"""The ``gpufleet`` command: run the report, list its parameters, print its results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from gpufleet import data as _data
+from gpufleet import notebooks, results, runner
+from gpufleet.data import DataError
+from gpufleet.notebooks import NotebookError
+from gpufleet.params import ParameterError, allowed
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return _data.find_root(Path(args.root) if args.root else None)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    root = _root(args)
+    the_plan = runner.plan(root, sets=args.set, only=args.only, scenario=args.scenario)
+    names = ", ".join(nb.name for nb in the_plan.notebooks)
+    print(f"gpufleet run: {len(the_plan.notebooks)} notebook(s) ({names})"
+          + (f", scenario {the_plan.scenario}" if the_plan.scenario else "")
+          + (", no build" if args.no_build else ""), flush=True)
+    runner.run(the_plan, jobs=args.jobs, build_site=not args.no_build,
+               log=lambda line: print(line, flush=True))
+    return 0
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    root = _root(args)
+    project = _data.load(root)
+    users = notebooks.parameter_users(root)
+    rows = {
+        name: {
+            "notebooks": users.get(name, []),
+            "type": p.type,
+            "default": p.default,
+            "unit": p.unit,
+            "low": p.low,
+            "high": p.high,
+            "allowed": allowed(p),
+            "choices": list(p.choices),
+            "description": p.description,
+            "source": list(p.source),
+            "note": p.note,
+        }
+        for name, p in project.parameters.items()
+    }
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for name, row in rows.items():
+        unit = f" {row['unit']}" if row["unit"] else ""
+        plausible = (f"; plausible {row['low']:g} to {row['high']:g}"
+                     if row["low"] is not None else "")
+        print(f"{name} = {row['default']}{unit}   [{', '.join(row['notebooks']) or 'no notebook'}]")
+        print(f"    {row['description']}")
+        print(f"    allowed: {row['allowed']}{plausible}; source: {', '.join(row['source'])}")
+    return 0
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    root = _root(args)
+    found = results.collect(root)
+    if args.json:
+        print(json.dumps(found, indent=2, sort_keys=True))
+        return 0
+    if not found:
+        print("no results yet: run `gpufleet run` first", file=sys.stderr)
+        return EXIT_FAILED
+    width = max(len(key) for key in found)
+    for key, row in found.items():
+        value = row["value"]
+        shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+        print(f"{key:<{width}}  {shown:>14} {row['unit']:<8} [{row['notebook']}] "
+              f"{row['description']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="gpufleet",
+        description="Run the report on Meta's 2024 GPU fleet with your own assumptions.",
+    )
+    top.add_argument("--root", help="the project folder (default: found from the current folder)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute the notebooks and build the site")
+    run.add_argument("--scenario", metavar="NAME|FILE",
+                     help="a scenario in data/scenarios/ or a YAML file of parameters")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a parameter (repeatable); see `gpufleet params`")
+    run.add_argument("--only", action="append", default=[], metavar="NOTEBOOK",
+                     help="run only this notebook (file name without .ipynb; repeatable)")
+    run.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                     help="notebooks to run at once (default: the number of cores)")
+    run.add_argument("--no-build", action="store_true", help="execute notebooks, skip the build")
+    run.set_defaults(handler=_cmd_run)
+
+    params = sub.add_parser("params", help="list every parameter with default, range and source")
+    params.add_argument("--json", action="store_true", help="print JSON")
+    params.set_defaults(handler=_cmd_params)
+
+    res = sub.add_parser("results", help="print the headline numbers of the latest run")
+    res.add_argument("--json", action="store_true", help="print JSON")
+    res.set_defaults(handler=_cmd_results)
+    return top
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ParameterError, DataError, NotebookError) as error:
+        print(f"gpufleet: error: {error}", file=sys.stderr)
+        if args.command == "run":
+            print("gpufleet: nothing was run; the previous site is untouched", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except runner.RunError as error:
+        print(f"gpufleet: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("gpufleet: interrupted; the previous site is untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
