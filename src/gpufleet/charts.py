@@ -44,8 +44,9 @@ def bar(
     if not tooltip:
         raise ValueError("every chart needs tooltips")
     value = alt.X(x, title=x_title) if horizontal else alt.Y(x, title=x_title)
-    category = (alt.Y(y, title=y_title, sort=None) if horizontal
-                else alt.X(y, title=y_title, sort=None))
+    category = (
+        alt.Y(y, title=y_title, sort=None) if horizontal else alt.X(y, title=y_title, sort=None)
+    )
     encoding = {"x": value, "y": category} if horizontal else {"y": value, "x": category}
     if color:
         encoding["color"] = alt.Color(color, title=None)

@@ -26,11 +26,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     root = _root(args)
     the_plan = runner.plan(root, sets=args.set, only=args.only, scenario=args.scenario)
     names = ", ".join(nb.name for nb in the_plan.notebooks)
-    print(f"gpufleet run: {len(the_plan.notebooks)} notebook(s) ({names})"
-          + (f", scenario {the_plan.scenario}" if the_plan.scenario else "")
-          + (", no build" if args.no_build else ""), flush=True)
-    runner.run(the_plan, jobs=args.jobs, build_site=not args.no_build,
-               log=lambda line: print(line, flush=True))
+    print(
+        f"gpufleet run: {len(the_plan.notebooks)} notebook(s) ({names})"
+        + (f", scenario {the_plan.scenario}" if the_plan.scenario else "")
+        + (", no build" if args.no_build else ""),
+        flush=True,
+    )
+    runner.run(
+        the_plan,
+        jobs=args.jobs,
+        build_site=not args.no_build,
+        log=lambda line: print(line, flush=True),
+    )
     return 0
 
 
@@ -59,8 +66,9 @@ def _cmd_params(args: argparse.Namespace) -> int:
         return 0
     for name, row in rows.items():
         unit = f" {row['unit']}" if row["unit"] else ""
-        plausible = (f"; plausible {row['low']:g} to {row['high']:g}"
-                     if row["low"] is not None else "")
+        plausible = (
+            f"; plausible {row['low']:g} to {row['high']:g}" if row["low"] is not None else ""
+        )
         print(f"{name} = {row['default']}{unit}   [{', '.join(row['notebooks']) or 'no notebook'}]")
         print(f"    {row['description']}")
         print(f"    allowed: {row['allowed']}{plausible}; source: {', '.join(row['source'])}")
@@ -80,8 +88,9 @@ def _cmd_results(args: argparse.Namespace) -> int:
     for key, row in found.items():
         value = row["value"]
         shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
-        print(f"{key:<{width}}  {shown:>14} {row['unit']:<8} [{row['notebook']}] "
-              f"{row['description']}")
+        print(
+            f"{key:<{width}}  {shown:>14} {row['unit']:<8} [{row['notebook']}] {row['description']}"
+        )
     return 0
 
 
@@ -94,14 +103,32 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="execute the notebooks and build the site")
-    run.add_argument("--scenario", metavar="NAME|FILE",
-                     help="a scenario in data/scenarios/ or a YAML file of parameters")
-    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override a parameter (repeatable); see `gpufleet params`")
-    run.add_argument("--only", action="append", default=[], metavar="NOTEBOOK",
-                     help="run only this notebook (file name without .ipynb; repeatable)")
-    run.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
-                     help="notebooks to run at once (default: the number of cores)")
+    run.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="a scenario in data/scenarios/ or a YAML file of parameters",
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter (repeatable); see `gpufleet params`",
+    )
+    run.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NOTEBOOK",
+        help="run only this notebook (file name without .ipynb; repeatable)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="notebooks to run at once (default: the number of cores)",
+    )
     run.add_argument("--no-build", action="store_true", help="execute notebooks, skip the build")
     run.set_defaults(handler=_cmd_run)
 

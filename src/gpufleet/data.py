@@ -19,9 +19,32 @@ from pathlib import Path
 
 #: Units a figure may carry. A new unit is added here, on purpose, not by a typo in a file.
 UNITS: frozenset[str] = frozenset(
-    {"count", "fraction", "ratio", "W", "kW", "MW", "TWh", "MWh", "TFLOP/s", "EFLOP/s",
-     "FLOP", "GB", "TB/s", "USD", "USD/MWh", "USD/GPU-hour", "years", "days", "hours",
-     "kgCO2e/kWh", "kgCO2e", "tCO2e", "tokens", "parameters"}
+    {
+        "count",
+        "fraction",
+        "ratio",
+        "W",
+        "kW",
+        "MW",
+        "TWh",
+        "MWh",
+        "TFLOP/s",
+        "EFLOP/s",
+        "FLOP",
+        "GB",
+        "TB/s",
+        "USD",
+        "USD/MWh",
+        "USD/GPU-hour",
+        "years",
+        "days",
+        "hours",
+        "kgCO2e/kWh",
+        "kgCO2e",
+        "tCO2e",
+        "tokens",
+        "parameters",
+    }
 )
 
 #: The capabilities by which a GPU can be counted in H100 equivalents, and their units.
@@ -33,10 +56,10 @@ METRIC_UNITS: Mapping[str, str] = {
 }
 
 METRIC_LABELS: Mapping[str, str] = {
-    "bf16_dense": "Dense BF16 throughput",
-    "fp8_dense": "Dense FP8 throughput",
-    "memory_bandwidth": "Memory bandwidth",
-    "memory_capacity": "Memory capacity",
+    "bf16_dense": "dense BF16 throughput",
+    "fp8_dense": "dense FP8 throughput",
+    "memory_bandwidth": "memory bandwidth",
+    "memory_capacity": "memory capacity",
 }
 
 
@@ -45,6 +68,7 @@ class DataError(ValueError):
 
 
 # --- cell parsers: each takes the raw text and returns the value or raises ValueError ------
+
 
 def _text(raw: str) -> str:
     return raw
@@ -119,11 +143,13 @@ def _read_table(path: Path, columns: tuple[Column, ...]) -> list[dict[str, objec
             missing = [name for name in expected if name not in header]
             extra = [name for name in header if name not in expected]
             detail = "; ".join(
-                part for part in (
+                part
+                for part in (
                     f"missing column(s) {', '.join(missing)}" if missing else "",
                     f"unexpected column(s) {', '.join(extra)}" if extra else "",
                     "columns out of order" if not (missing or extra) else "",
-                ) if part
+                )
+                if part
             )
             raise DataError(f"{label}, line 1 (header): {detail}; expected: {','.join(expected)}")
         rows: list[dict[str, object]] = []
@@ -160,6 +186,7 @@ def _label(path: Path) -> str:
 
 
 # --- the records ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Accelerator:
@@ -220,26 +247,44 @@ class Headline:
 
 
 _ACCELERATOR_COLUMNS = (
-    Column("id", _identifier), Column("name", _text), Column("vendor", _text),
-    Column("tdp_w", _positive), Column("bf16_dense_tflops", _positive),
-    Column("fp8_dense_tflops", _positive, required=False), Column("memory_gb", _positive),
-    Column("memory_bandwidth_tbps", _positive), Column("source", _words),
+    Column("id", _identifier),
+    Column("name", _text),
+    Column("vendor", _text),
+    Column("tdp_w", _positive),
+    Column("bf16_dense_tflops", _positive),
+    Column("fp8_dense_tflops", _positive, required=False),
+    Column("memory_gb", _positive),
+    Column("memory_bandwidth_tbps", _positive),
+    Column("source", _words),
     Column("note", _text, required=False),
 )
 _FACT_COLUMNS = (
-    Column("key", _identifier), Column("value", _number), Column("unit", _unit),
-    Column("date", _iso_date), Column("source", _words), Column("quote", _text, required=False),
+    Column("key", _identifier),
+    Column("value", _number),
+    Column("unit", _unit),
+    Column("date", _iso_date),
+    Column("source", _words),
+    Column("quote", _text, required=False),
     Column("note", _text, required=False),
 )
 _PARAMETER_COLUMNS = (
-    Column("name", _identifier), Column("type", _param_type), Column("default", _text),
-    Column("unit", _unit, required=False), Column("low", _number, required=False),
-    Column("high", _number, required=False), Column("min", _number, required=False),
-    Column("max", _number, required=False), Column("choices", _words, required=False),
-    Column("description", _text), Column("source", _words), Column("note", _text, required=False),
+    Column("name", _identifier),
+    Column("type", _param_type),
+    Column("default", _text),
+    Column("unit", _unit, required=False),
+    Column("low", _number, required=False),
+    Column("high", _number, required=False),
+    Column("min", _number, required=False),
+    Column("max", _number, required=False),
+    Column("choices", _words, required=False),
+    Column("description", _text),
+    Column("source", _words),
+    Column("note", _text, required=False),
 )
 _HEADLINE_COLUMNS = (
-    Column("key", _identifier), Column("unit", _unit), Column("notebook", _identifier),
+    Column("key", _identifier),
+    Column("unit", _unit),
+    Column("notebook", _identifier),
     Column("description", _text),
 )
 
@@ -331,8 +376,10 @@ def find_root(start: Path | None = None) -> Path:
 def load(root: Path | None = None) -> ProjectData:
     """Read and validate every file in ``data/`` (cached per project folder and file times)."""
     root = find_root(root) if root is None else Path(root).resolve()
-    files = [root / "data" / name for name in
-             ("accelerators.csv", "facts.csv", "parameters.csv", "headlines.csv")]
+    files = [
+        root / "data" / name
+        for name in ("accelerators.csv", "facts.csv", "parameters.csv", "headlines.csv")
+    ]
     files.append(root / "book" / "references.bib")
     stamp = tuple(path.stat().st_mtime_ns if path.exists() else 0 for path in files)
     return _load(root, stamp)
@@ -360,22 +407,17 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
         raise DataError("data/accelerators.csv: the reference GPU h100_sxm is missing")
     facts = {row["key"]: _record(Fact, row) for row in tables["facts"]}
     parameters = {row["name"]: _parameter(row) for row in tables["parameters"]}
-    other_gpu = parameters.get("other_gpu")
-    if other_gpu is not None:
-        unknown = [choice for choice in other_gpu.choices if choice not in accelerators]
+    where = {row["name"]: row["_where"] for row in tables["parameters"]}
+    cross_checks = {
+        "other_gpu": (accelerators, "not in data/accelerators.csv"),
+        "equivalence_metric": (METRIC_UNITS, f"unknown; known: {', '.join(METRIC_UNITS)}"),
+    }
+    for name, (known, problem) in cross_checks.items():
+        unknown = (
+            [c for c in parameters[name].choices if c not in known] if name in parameters else []
+        )
         if unknown:
-            raise DataError(
-                f"data/parameters.csv, row other_gpu, column choices: {', '.join(unknown)} "
-                "not in data/accelerators.csv"
-            )
-    metric = parameters.get("equivalence_metric")
-    if metric is not None:
-        unknown = [choice for choice in metric.choices if choice not in METRIC_UNITS]
-        if unknown:
-            raise DataError(
-                f"data/parameters.csv, row equivalence_metric, column choices: "
-                f"{', '.join(unknown)} unknown; known metrics: {', '.join(METRIC_UNITS)}"
-            )
+            raise DataError(f"{where[name]}, column choices: {', '.join(unknown)} {problem}")
     headlines = {
         row["key"]: _record(Headline, row)
         for row in _read_table(data_dir / "headlines.csv", _HEADLINE_COLUMNS)

@@ -47,29 +47,17 @@ def equivalence_table(
             value = gpu.metric(metric)
             if value is None:
                 continue
-            rows.append({
-                "metric": metric,
-                "metric_label": label,
-                "unit": METRIC_UNITS[metric],
-                "gpu": gpu_id,
-                "gpu_name": gpu.name,
-                "h100_value": h100.metric(metric),
-                "gpu_value": value,
-                "per_h100": model.gpus_per_h100_equivalent(h100.metric(metric), value),
-                "count": model.other_gpu_count(other_h100e, h100.metric(metric), value),
-            })
+            rows.append(
+                {
+                    "metric": metric,
+                    "metric_label": label,
+                    "unit": METRIC_UNITS[metric],
+                    "gpu": gpu_id,
+                    "gpu_name": gpu.name,
+                    "h100_value": h100.metric(metric),
+                    "gpu_value": value,
+                    "per_h100": model.gpus_per_h100_equivalent(h100.metric(metric), value),
+                    "count": model.other_gpu_count(other_h100e, h100.metric(metric), value),
+                }
+            )
     return pd.DataFrame(rows)
-
-
-def accelerator_table(project: ProjectData) -> pd.DataFrame:
-    """The accelerator figures as a table for the page."""
-    rows = [{
-        "GPU": gpu.name,
-        "TDP (W)": gpu.tdp_w,
-        "dense BF16 (TFLOP/s)": gpu.bf16_dense_tflops,
-        "dense FP8 (TFLOP/s)": gpu.fp8_dense_tflops if gpu.fp8_dense_tflops else "none",
-        "memory (GB)": gpu.memory_gb,
-        "bandwidth (TB/s)": gpu.memory_bandwidth_tbps,
-        "source": ", ".join(gpu.source),
-    } for gpu in project.accelerators.values()]
-    return pd.DataFrame(rows).set_index("GPU")

@@ -48,8 +48,11 @@ def _source(cell: dict) -> str:
 
 def parameters_cell(path: Path) -> str | None:
     """The source of the cell tagged ``parameters`` (None if there is none)."""
-    tagged = [c for c in _cells(path)
-              if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    tagged = [
+        c
+        for c in _cells(path)
+        if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     if len(tagged) > 1:
         raise NotebookError(f"{path.name}: {len(tagged)} cells are tagged 'parameters'; keep one")
     return _source(tagged[0]) if tagged else None
@@ -68,9 +71,14 @@ def declared_parameters(path: Path) -> dict[str, DeclaredParameter]:
     declared: dict[str, DeclaredParameter] = {}
     for node in ast.parse(source).body:
         where = f"{path.name}, parameters cell, line {node.lineno}"
-        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and node.value is not None):
-            raise NotebookError(f"{where}: only 'name: type = literal  # comment' lines belong here")
+        if not (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            raise NotebookError(
+                f"{where}: only 'name: type = literal  # comment' lines belong here"
+            )
         try:
             default = ast.literal_eval(node.value)
         except ValueError:

@@ -116,7 +116,7 @@ def _constraints(values: Mapping[str, Value], project: ProjectData) -> None:
         metric = str(values["equivalence_metric"])
         if gpu.metric(metric) is None:
             raise ParameterError(
-                f"other_gpu: {gpu.id} has no {_data.METRIC_LABELS[metric].lower()} figure, so it "
+                f"other_gpu: {gpu.id} has no {_data.METRIC_LABELS[metric]} figure, so it "
                 f"cannot be counted with equivalence_metric={metric}; choose another other_gpu "
                 "or another equivalence_metric"
             )
@@ -158,26 +158,11 @@ class Checked:
         registry = self.project.parameters
         return {name: v for name, v in self.values.items() if v != registry[name].default}
 
-    def table(self):
-        """A table of these parameters for the page: value, default, unit, description."""
-        import pandas as pd
-
-        registry = self.project.parameters
-        rows = []
-        for name, value in self.values.items():
-            param = registry[name]
-            rows.append({
-                "parameter": name,
-                "value in this run": value,
-                "default": param.default,
-                "unit": param.unit or "",
-                "changed": "yes" if value != param.default else "",
-                "description": param.description,
-            })
-        return pd.DataFrame(rows).set_index("parameter")
-
 
 def check(root: Path | None = None, **values: object) -> Checked:
-    """Validate a notebook's parameters: ``p = check(mfu=mfu, ...)`` right after the parameters cell."""
+    """Validate a notebook's parameters; call it right after the parameters cell.
+
+    ``p = check(mfu=mfu, ...)`` gives ``p.mfu``, typed, or raises a clear ParameterError.
+    """
     project = _data.load(root)
     return Checked(MappingProxyType(validate(values, project)), project)

@@ -43,6 +43,15 @@ class TextValue(str):
         return str(self)
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def scientific(value: float, digits: int = 2) -> str:
+    """``2.1 × 10²⁵``: a large number as a reader writes it (``digits`` significant figures)."""
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def headline(key: str, value: object) -> float | int:
     """Glue a headline number; ``key`` must be declared in data/headlines.csv."""
     headlines = _data.load().headlines

@@ -56,6 +56,7 @@ class Executed:
 
 # --- planning ------------------------------------------------------------------------------
 
+
 def parse_assignment(text: str) -> tuple[str, str]:
     """Split ``NAME=VALUE`` from ``--set``."""
     name, sep, value = text.partition("=")
@@ -90,12 +91,15 @@ def load_scenario(path: Path) -> dict[str, object]:
     except yaml.YAMLError as error:
         raise ParameterError(f"scenario {path}: not valid YAML ({error})") from None
     if not isinstance(content, dict):
-        raise ParameterError(f"scenario {path}: expected a mapping with 'description' and "
-                             "'parameters'")
+        raise ParameterError(
+            f"scenario {path}: expected a mapping with 'description' and 'parameters'"
+        )
     unknown = sorted(set(content) - {"description", "parameters", "sources"})
     if unknown:
-        raise ParameterError(f"scenario {path}: unknown key(s) {', '.join(unknown)}; allowed: "
-                             "description, parameters, sources")
+        raise ParameterError(
+            f"scenario {path}: unknown key(s) {', '.join(unknown)}; allowed: "
+            "description, parameters, sources"
+        )
     values = content.get("parameters") or {}
     if not isinstance(values, dict):
         raise ParameterError(f"scenario {path}: 'parameters' must be a mapping of NAME: VALUE")
@@ -155,6 +159,7 @@ def plan(
 
 # --- executing -----------------------------------------------------------------------------
 
+
 def _tag(cell: dict, tag: str) -> None:
     tags = cell.setdefault("metadata", {}).setdefault("tags", [])
     if tag not in tags:
@@ -178,8 +183,10 @@ def _failure_message(name: str, error: Exception, kept: Path, root: Path) -> str
     ename = getattr(error, "ename", type(error).__name__)
     evalue = getattr(error, "evalue", str(error))
     where = f" in cell [{cell}]" if cell else ""
-    return (f"notebook {name} failed{where}: {ename}: {evalue}\n"
-            f"  the executed notebook is kept for inspection at {kept.relative_to(root)}")
+    return (
+        f"notebook {name} failed{where}: {ename}: {evalue}\n"
+        f"  the executed notebook is kept for inspection at {kept.relative_to(root)}"
+    )
 
 
 def execute_one(plan: Plan, notebook: SourceNotebook) -> Executed:
@@ -193,8 +200,13 @@ def execute_one(plan: Plan, notebook: SourceNotebook) -> Executed:
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(notebook.path), str(scratch), parameters=parameters, cwd=str(root),
-            kernel_name="python3", progress_bar=False, log_output=False,
+            str(notebook.path),
+            str(scratch),
+            parameters=parameters,
+            cwd=str(root),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
             request_save_on_cell_execute=False,
         )
     except Exception as error:
@@ -235,6 +247,7 @@ def execute(plan: Plan, *, jobs: int = 1, log: Log = print) -> list[Executed]:
 
 # --- building ------------------------------------------------------------------------------
 
+
 def vendor_vega(root: Path) -> None:
     """Write the Vega libraries into ``_static`` so charts render with no other host.
 
@@ -246,8 +259,11 @@ def vendor_vega(root: Path) -> None:
 
     static = root / "_static"
     static.mkdir(exist_ok=True)
-    versions = {"vega_version": alt.VEGA_VERSION, "vegalite_version": alt.VEGALITE_VERSION,
-                "vegaembed_version": alt.VEGAEMBED_VERSION}
+    versions = {
+        "vega_version": alt.VEGA_VERSION,
+        "vegalite_version": alt.VEGALITE_VERSION,
+        "vegaembed_version": alt.VEGAEMBED_VERSION,
+    }
     stamp = f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION} (generated; do not edit) */\n"
     bundle = static / "vega-bundle.js"
     if not bundle.is_file() or not bundle.read_text(encoding="utf-8").startswith(stamp):
@@ -275,16 +291,28 @@ def build(root: Path, *, log: Log = print) -> Path:
     vendor_vega(root)
     staging = root / "_build" / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", "--all", "-W",
-               "-n", "--keep-going", "--path-output", str(staging), str(root)]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        "--all",
+        "-W",
+        "-n",
+        "--keep-going",
+        "--path-output",
+        str(staging),
+        str(root),
+    ]
     log("building the site (jupyter-book, warnings are errors)")
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if completed.returncode != 0:
         report = root / "_build" / "build-errors.log"
         report.write_text(completed.stdout + completed.stderr, encoding="utf-8")
-        problems = [line for line in (completed.stdout + completed.stderr).splitlines()
-                    if "WARNING" in line or "ERROR" in line or "Error" in line]
+        problems = [
+            line
+            for line in (completed.stdout + completed.stderr).splitlines()
+            if "WARNING" in line or "ERROR" in line or "Error" in line
+        ]
         raise RunError(
             "the book build failed; the previous site is untouched\n  "
             + "\n  ".join(problems[:15] or ["(no warning lines; see the log)"])
@@ -298,8 +326,10 @@ def build(root: Path, *, log: Log = print) -> Path:
     os.replace(staging / "_build" / "html", published)
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
-    log(f"site built in {time.perf_counter() - started:.1f} s: {published.relative_to(root)}"
-        "/index.html")
+    log(
+        f"site built in {time.perf_counter() - started:.1f} s: {published.relative_to(root)}"
+        "/index.html"
+    )
     return published
 
 
@@ -312,8 +342,9 @@ def exclusive(root: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunError("another gpufleet run is in progress in this checkout; wait for it "
-                           "to finish") from None
+            raise RunError(
+                "another gpufleet run is in progress in this checkout; wait for it to finish"
+            ) from None
         try:
             yield
         finally:

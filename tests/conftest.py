@@ -1,0 +1,75 @@
+"""Shared fixtures: the project, and built copies of it (the build is the integration test)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpufleet import data
+
+ROOT = Path(__file__).resolve().parents[1]
+GPUFLEET = str(Path(sys.executable).with_name("gpufleet"))
+IGNORED = shutil.ignore_patterns(
+    ".venv",
+    "_build",
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+)
+
+
+def copy_project(target: Path) -> Path:
+    """A copy of the project's source files (no venv, no build, no executed notebooks)."""
+    shutil.copytree(ROOT, target, ignore=IGNORED)
+    for executed in (target / "book").glob("*.ipynb"):
+        executed.unlink()
+    return target
+
+
+def gpufleet(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    completed = subprocess.run(
+        [GPUFLEET, "--root", str(root), *args], capture_output=True, text=True, timeout=600
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"gpufleet {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}"
+        )
+    return completed
+
+
+@pytest.fixture(scope="session")
+def project() -> data.ProjectData:
+    return data.load(ROOT)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """A copy of the project, run with every default and built (warnings are errors)."""
+    root = copy_project(tmp_path_factory.mktemp("site") / "project")
+    gpufleet(root, "run", check=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def site_mfu(tmp_path_factory) -> Path:
+    """A copy of the project run with ``--set mfu=0.3``."""
+    root = copy_project(tmp_path_factory.mktemp("site-mfu") / "project")
+    gpufleet(root, "run", "--set", "mfu=0.3", check=True)
+    return root
+
+
+@pytest.fixture
+def data_copy(tmp_path) -> Path:
+    """A scratch copy of data/ and the bibliography, for breaking files on purpose."""
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    (tmp_path / "book").mkdir()
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
+    shutil.copy(ROOT / "_config.yml", tmp_path)
+    return tmp_path

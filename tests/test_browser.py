@@ -1,0 +1,134 @@
+"""A real browser: every page of the built site loads offline, draws its charts, logs no error.
+
+Uses Debian's Chromium (``make test`` installs it where it can). Without it the test is skipped,
+except under CI=true, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The book theme declares this once on every page; it is harmless and filtered by exact text.
+KNOWN_HARMLESS = {"Identifier 'THEBE_JS_URL' has already been declared"}
+CHART_PAGES = {"book/fleet.html": 3}
+
+
+def _require_browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed; CI needs it for the browser test")
+        pytest.skip("chromium is not installed (make test installs it where it can)")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    handler = functools.partial(QuietHandler, directory=str(site / "_build" / "html"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", site
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+def _pages(site):
+    html = site / "_build" / "html"
+    return sorted(
+        str(p.relative_to(html))
+        for p in html.rglob("*.html")
+        if "_static" not in p.parts and "_sources" not in p.parts
+    )
+
+
+def test_every_page_loads_offline_and_draws(served, browser):
+    base, site = served
+    pages = _pages(site)
+    assert "book/fleet.html" in pages
+    for page_path in pages:
+        page = browser.new_page()
+        errors, outside = [], []
+        page.on(
+            "console",
+            lambda msg, errors=errors: (
+                msg.type == "error" and msg.text not in KNOWN_HARMLESS and errors.append(msg.text)
+            ),
+        )
+        page.on(
+            "pageerror",
+            lambda exc, errors=errors: str(exc) not in KNOWN_HARMLESS and errors.append(str(exc)),
+        )
+        page.on(
+            "request",
+            lambda req, outside=outside: (
+                urlparse(req.url).hostname not in ("127.0.0.1", None)
+                and not req.url.startswith("data:")
+                and outside.append(req.url)
+            ),
+        )
+        page.on(
+            "requestfailed", lambda req, errors=errors: errors.append(f"failed request {req.url}")
+        )
+        page.goto(f"{base}/{page_path}", wait_until="networkidle")
+        expected = CHART_PAGES.get(page_path, 0)
+        if expected:
+            page.wait_for_function(
+                f"document.querySelectorAll('.vega-embed .marks').length >= {expected}",
+                timeout=15_000,
+            )
+            drawn = page.eval_on_selector_all(
+                ".vega-embed .marks",
+                "els => els.map(e => [e.getBoundingClientRect().width, "
+                "e.getBoundingClientRect().height])",
+            )
+            assert len(drawn) >= expected
+            assert all(w > 200 and h > 50 for w, h in drawn), drawn
+            assert page.locator("text=Error loading script").count() == 0
+            assert page.locator(".vega-embed .error").count() == 0
+        page.close()
+        assert not errors, f"{page_path}: {errors}"
+        assert not outside, f"{page_path} requested {outside}"
+
+
+def test_chart_has_tooltips(served, browser):
+    base, _ = served
+    page = browser.new_page()
+    page.goto(f"{base}/book/fleet.html", wait_until="networkidle")
+    page.wait_for_selector(".vega-embed svg .mark-rect path")
+    bar = page.locator(".vega-embed svg .mark-rect path").first
+    bar.hover()
+    page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
+    assert "GPUs" in page.locator("#vg-tooltip-element").inner_text()
+    page.close()

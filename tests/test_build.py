@@ -1,0 +1,93 @@
+"""The built site: pages present, numbers follow parameters, nothing loaded from other hosts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import altair as alt
+import pytest
+
+from gpufleet import runner
+from tests.conftest import gpufleet
+
+PAGES = ["book/intro.html", "book/fleet.html", "book/parameters.html", "book/references.html"]
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_is_built(site, page):
+    assert (site / "_build" / "html" / page).is_file()
+
+
+def test_numbers_in_the_text_follow_the_parameters(site, site_mfu):
+    default = _text((site / "_build" / "html" / "book" / "fleet.html").read_text())
+    changed = _text((site_mfu / "_build" / "html" / "book" / "fleet.html").read_text())
+    # 593.4 EFLOP/s peak either way; effective 243 at mfu 0.41, 178 at 0.3.
+    assert "would sustain 243 EFLOP/s" in default
+    assert "would sustain 178 EFLOP/s" in changed
+    assert "deliver 593 EFLOP/s" in changed
+    intro = _text((site_mfu / "_build" / "html" / "book" / "intro.html").read_text())
+    assert "would sustain about 178 EFLOP/s in training" in intro
+    assert "0.3 (changed)" in changed
+
+
+def test_results_follow_the_parameters(site_mfu):
+    found = json.loads(gpufleet(site_mfu, "results", "--json", check=True).stdout)
+    assert found["effective_bf16_exaflops"]["value"] == pytest.approx(593.4 * 0.3)
+
+
+def test_injected_parameters_are_hidden(site_mfu):
+    executed = json.loads((site_mfu / "book" / "fleet.ipynb").read_text())
+    injected = [
+        c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])
+    ]
+    assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
+    html = (site_mfu / "_build" / "html" / "book" / "fleet.html").read_text()
+    assert "tag_hide-input" in html  # myst-nb marks rendered cells with their tags...
+    assert "tag_injected-parameters" not in html  # ...and a removed cell is not rendered
+
+
+def test_executed_notebooks_carry_no_timings_or_paths(site):
+    text = (site / "book" / "fleet.ipynb").read_text()
+    assert '"papermill"' not in text
+    assert str(site) not in text
+
+
+def test_site_loads_nothing_from_other_hosts(site):
+    for page in (site / "_build" / "html").rglob("*.html"):
+        html = page.read_text()
+        external = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html)
+        assert not external, f"{page.name} loads {external}"
+
+
+def test_vega_is_vendored_with_altairs_versions(site):
+    static = site / "_build" / "html" / "_static"
+    assert (static / "vega-bundle.js").stat().st_size > 500_000
+    config = (static / "vega-config.js").read_text()
+    versions = json.loads(config.split("window.VEGA_DEBUG = ")[1].rstrip(";\n"))
+    assert versions == {
+        "vega_version": alt.VEGA_VERSION,
+        "vegalite_version": alt.VEGALITE_VERSION,
+        "vegaembed_version": alt.VEGAEMBED_VERSION,
+    }
+    html = (site / "_build" / "html" / "book" / "fleet.html").read_text()
+    assert "vega-bundle.js" in html and "vega-config.js" in html
+    # Altair's loader skips its CDN only when VEGA_DEBUG names these versions.
+    assert "VEGA_DEBUG[key] == version" in html
+
+
+def test_a_failing_build_leaves_the_site(site, tmp_path):
+    before = (site / "_build" / "html" / "book" / "intro.html").read_bytes()
+    intro = site / "book" / "intro.md"
+    original = intro.read_text()
+    try:
+        intro.write_text(original + "\n{glue:text}`fleet.ipynb::no_such_key`\n")
+        with pytest.raises(runner.RunError, match="the book build failed"):
+            runner.build(site, log=lambda line: None)
+    finally:
+        intro.write_text(original)
+    assert (site / "_build" / "html" / "book" / "intro.html").read_bytes() == before

@@ -1,0 +1,138 @@
+"""The gpufleet command: bad input refused before anything runs; params and results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.conftest import gpufleet
+
+
+def tree_digest(folder) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "mfuu=0.3"], "unknown parameter 'mfuu'; did you mean 'mfu'?"),
+        (["--set", "mfu=high"], "mfu: 'high' is not a number; allowed: a number from 0 to 1"),
+        (["--set", "mfu=1.2"], "mfu: '1.2' is out of range; allowed: a number from 0 to 1"),
+        (["--set", "h100_count=3.5"], "h100_count: '3.5' is not a whole number"),
+        (
+            ["--set", "h100_count=-1"],
+            "h100_count: '-1' is out of range; allowed: a whole number of at least 0",
+        ),
+        (
+            ["--set", "other_gpu=tpu"],
+            "other_gpu: 'tpu' is not an allowed choice; allowed: h100_pcie",
+        ),
+        (
+            ["--set", "h100_equivalents_total=100000"],
+            "h100_equivalents_total: 100,000 is below h100_count (350,000)",
+        ),
+        (["--set", "mfu"], "--set 'mfu': expected NAME=VALUE"),
+        (["--only", "flet"], "--only 'flet': no such notebook; did you mean 'fleet'?"),
+        (
+            ["--only", "parameters", "--set", "mfu=0.3"],
+            "mfu: not taken by the selected notebook(s) parameters; it is used by fleet",
+        ),
+        (
+            ["--scenario", "optimistic"],
+            "--scenario 'optimistic': no such scenario; known scenarios: announced",
+        ),
+    ],
+)
+def test_bad_input_is_refused_and_the_site_untouched(site, args, message):
+    before = tree_digest(site / "_build" / "html")
+    executed_before = (site / "book" / "fleet.ipynb").read_bytes()
+    completed = gpufleet(site, "run", *args)
+    assert completed.returncode == 2, completed.stderr
+    assert message in completed.stderr
+    assert "nothing was run" in completed.stderr
+    assert "queued" not in completed.stdout
+    assert tree_digest(site / "_build" / "html") == before
+    assert (site / "book" / "fleet.ipynb").read_bytes() == executed_before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("parameters:\n  mfuu: 0.3\n", "unknown parameter 'mfuu'; did you mean 'mfu'?"),
+        ("parameters:\n  mfu: 7\n", "mfu: 7 is out of range"),
+        ("parameters: [mfu]\n", "'parameters' must be a mapping"),
+        ("parameters:\n  mfu: 0.3\nextra: 1\n", "unknown key(s) extra"),
+        ("parameters: {mfu: [0.3\n", "not valid YAML"),
+        ("!!python/object/apply:os.system ['echo hacked']\n", "not valid YAML"),
+    ],
+)
+def test_bad_scenario_file(site, tmp_path, content, message):
+    scenario = tmp_path / "mine.yaml"
+    scenario.write_text(content)
+    completed = gpufleet(site, "run", "--scenario", str(scenario))
+    assert completed.returncode == 2
+    assert f"scenario {scenario}" in completed.stderr
+    assert message in completed.stderr
+    assert "hacked" not in completed.stdout
+
+
+def test_bad_jobs_value(site):
+    completed = gpufleet(site, "run", "--jobs", "0")
+    assert completed.returncode == 2
+    assert (
+        "--jobs: invalid _positive_int value" in completed.stderr
+        or "at least 1" in completed.stderr
+    )
+
+
+def test_params_json_lists_every_parameter(site, project):
+    listed = json.loads(gpufleet(site, "params", "--json", check=True).stdout)
+    assert set(listed) == set(project.parameters)
+    mfu = listed["mfu"]
+    assert mfu["default"] == 0.41
+    assert mfu["unit"] == "fraction"
+    assert (mfu["low"], mfu["high"]) == (0.38, 0.43)
+    assert mfu["notebooks"] == ["fleet"]
+    assert mfu["source"] == ["llama3herd2024"]
+    assert listed["other_gpu"]["choices"] == ["h100_pcie", "h200_sxm", "a100_sxm_80gb", "mi300x"]
+
+
+def test_params_text(site):
+    shown = gpufleet(site, "params", check=True).stdout
+    assert "mfu = 0.41 fraction   [fleet]" in shown
+    assert "allowed: a number from 0 to 1; plausible 0.38 to 0.43" in shown
+
+
+def test_results_json(site, project):
+    found = json.loads(gpufleet(site, "results", "--json", check=True).stdout)
+    assert set(found) == set(project.headlines)
+    assert found["h100_count"] == {
+        "value": 350000,
+        "unit": "count",
+        "notebook": "fleet",
+        "description": "NVIDIA H100 GPUs in the fleet",
+    }
+    assert found["peak_bf16_dense_exaflops"]["value"] == pytest.approx(593.4)
+    assert found["effective_bf16_exaflops"]["value"] == pytest.approx(243.294)
+    assert found["effective_bf16_exaflops"]["unit"] == "EFLOP/s"
+
+
+def test_results_text(site):
+    shown = gpufleet(site, "results", check=True).stdout
+    assert "effective_bf16_exaflops" in shown and "243" in shown
+
+
+def test_results_before_any_run(tmp_path):
+    from tests.conftest import copy_project
+
+    root = copy_project(tmp_path / "fresh")
+    completed = gpufleet(root, "results")
+    assert completed.returncode == 1
+    assert "no results yet" in completed.stderr
+    assert json.loads(gpufleet(root, "results", "--json", check=True).stdout) == {}

@@ -1,0 +1,139 @@
+"""The source notebooks: conventions, defaults from the registry, and real papermill runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill
+import pytest
+import yaml
+
+from gpufleet import notebooks, results
+from tests.conftest import ROOT
+
+SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PAPERMILL = str(Path(sys.executable).with_name("papermill"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"{path.name} cell {index} has outputs"
+            assert cell.get("execution_count") is None, f"{path.name} cell {index} was executed"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_kernel_is_python3(path):
+    assert json.loads(path.read_text())["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_parameters_match_the_registry(path, project):
+    declared = notebooks.declared_parameters(path)
+    for name, param in declared.items():
+        assert name in project.parameters, f"{path.name}: {name} is not in data/parameters.csv"
+        registry = project.parameters[name]
+        assert param.default == registry.default, f"{path.name}: {name} default differs"
+        assert (
+            type(param.default).__name__
+            == {"int": "int", "float": "float", "choice": "str"}[registry.type]
+        )
+        assert param.annotation == type(param.default).__name__
+
+
+def test_every_parameter_is_used_by_a_notebook(project):
+    users = notebooks.parameter_users(ROOT)
+    assert set(project.parameters) == set(users)
+
+
+def test_every_notebook_is_in_the_toc():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {chapter["file"] for part in toc["parts"] for chapter in part["chapters"]}
+    for path in SOURCES:
+        assert f"book/{path.stem}" in files
+
+
+def test_every_headline_is_glued_by_its_notebook(project):
+    for key, headline in project.headlines.items():
+        source = (ROOT / "notebooks" / f"{headline.notebook}.ipynb").read_text()
+        assert f'report.headline(\\"{key}\\"' in source, (
+            f"{key} is not glued by {headline.notebook}"
+        )
+
+
+def test_a_computed_default_is_refused(tmp_path):
+    path = tmp_path / "bad.ipynb"
+    cell = {
+        "cell_type": "code",
+        "metadata": {"tags": ["parameters"]},
+        "outputs": [],
+        "execution_count": None,
+        "source": "a: float = 1.0  # one\nb: float = a * 2  # two\n",
+    }
+    path.write_text(
+        json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+    )
+    with pytest.raises(notebooks.NotebookError, match="b must be a literal"):
+        notebooks.declared_parameters(path)
+
+
+def test_papermill_documents_the_parameters():
+    shown = subprocess.run(
+        [PAPERMILL, "--help-notebook", str(ROOT / "notebooks" / "fleet.ipynb")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "mfu: float (default 0.41)" in shown
+    assert "model FLOPs utilization" in shown
+
+
+def _run(tmp_path, **parameters) -> dict[str, float]:
+    out = tmp_path / "fleet.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "fleet.ipynb"),
+        str(out),
+        parameters=parameters,
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    return results.glued_values(out)
+
+
+@pytest.mark.slow
+def test_fleet_with_defaults(tmp_path):
+    glued = _run(tmp_path)
+    # 600,000 H100e x 989 TFLOP/s = 593.4 EFLOP/s; x 0.41 = 243.294.
+    assert glued["peak_bf16_dense_exaflops"] == pytest.approx(593.4)
+    assert glued["effective_bf16_exaflops"] == pytest.approx(243.294)
+    assert glued["h100_count"] == 350_000
+    assert glued["other_h100e"] == 250_000
+
+
+@pytest.mark.slow
+def test_fleet_with_overrides(tmp_path):
+    glued = _run(
+        tmp_path,
+        mfu=0.3,
+        h100_count=400_000,
+        equivalence_metric="memory_capacity",
+        other_gpu="mi300x",
+    )
+    # 400,000 H100s (395.6 EF) + 200,000 H100e by capacity = 200,000 x 80/192 MI300X
+    # = 83,333.3 x 1307 TFLOP/s = 108.917 EF; total 504.517 EF; x 0.3 = 151.355.
+    assert glued["other_gpu_count"] == pytest.approx(83_333.333, abs=1e-3)
+    assert glued["peak_bf16_dense_exaflops"] == pytest.approx(504.5167, abs=1e-3)
+    assert glued["effective_bf16_exaflops"] == pytest.approx(151.355, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_plain_papermill_gets_the_same_clear_error(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        _run(tmp_path, mfu=1.5)
+    assert caught.value.ename == "ParameterError"
+    assert "mfu: 1.5 is out of range; allowed: a number from 0 to 1" in caught.value.evalue

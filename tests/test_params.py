@@ -1,0 +1,71 @@
+"""Checking parameter values: types, ranges, choices, names and cross-parameter rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpufleet.params import ParameterError, check, defaults, validate
+
+
+def test_defaults_pass(project):
+    assert validate(defaults(project), project) == defaults(project)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"mfu": "0.3"}, {"mfu": 0.3}),
+        ({"mfu": 1}, {"mfu": 1.0}),
+        ({"h100_count": "350_000"}, {"h100_count": 350_000}),
+        ({"h100_count": 350000.0}, {"h100_count": 350_000}),
+        ({"other_gpu": " mi300x "}, {"other_gpu": "mi300x"}),
+    ],
+)
+def test_coercion(project, values, expected):
+    typed = validate(values, project)
+    assert typed == expected
+    assert type(typed[next(iter(typed))]) is type(expected[next(iter(expected))])
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"mfu": "fast"}, "mfu: 'fast' is not a number; allowed: a number from 0 to 1"),
+        ({"mfu": 1.5}, "mfu: 1.5 is out of range; allowed: a number from 0 to 1"),
+        ({"mfu": "nan"}, "mfu: 'nan' is not a finite number"),
+        ({"mfu": True}, "mfu: True is not a number"),
+        ({"h100_count": "3.5"}, "h100_count: '3.5' is not a whole number"),
+        (
+            {"h100_count": -5},
+            "h100_count: -5 is out of range; allowed: a whole number of at least 0",
+        ),
+        (
+            {"other_gpu": "mi300"},
+            "other_gpu: 'mi300' is not an allowed choice; allowed: h100_pcie, "
+            "h200_sxm, a100_sxm_80gb, mi300x (did you mean 'mi300x'?)",
+        ),
+        ({"equivalence_metric": "flops"}, "equivalence_metric: 'flops' is not an allowed choice"),
+        ({"mfuu": 0.3}, "unknown parameter 'mfuu'; did you mean 'mfu'?"),
+        (
+            {"h100_count": 400_000, "h100_equivalents_total": 300_000},
+            "h100_equivalents_total: 300,000 is below h100_count (400,000)",
+        ),
+        (
+            {"equivalence_metric": "fp8_dense", "other_gpu": "a100_sxm_80gb"},
+            "other_gpu: a100_sxm_80gb has no dense FP8 throughput figure",
+        ),
+    ],
+)
+def test_refused_with_a_clear_message(project, values, message):
+    with pytest.raises(ParameterError) as caught:
+        validate(values, project)
+    assert message in str(caught.value)
+
+
+def test_check_gives_attributes_and_changes(project):
+    checked = check(project.root, mfu=0.3, h100_count=350_000)
+    assert checked.mfu == 0.3
+    assert checked.h100_count == 350_000
+    assert checked.changed() == {"mfu": 0.3}
+    with pytest.raises(AttributeError):
+        _ = checked.pue
