@@ -57,11 +57,14 @@ def site(tmp_path_factory) -> Path:
     return root
 
 
+CHANGES = ("mfu=0.3", "pue=1.3", "h100_unit_price_usd=30000")
+
+
 @pytest.fixture(scope="session")
-def site_mfu(tmp_path_factory) -> Path:
-    """A copy of the project run with ``--set mfu=0.3``."""
-    root = copy_project(tmp_path_factory.mktemp("site-mfu") / "project")
-    gpufleet(root, "run", "--set", "mfu=0.3", check=True)
+def site_changed(tmp_path_factory) -> Path:
+    """A copy of the project run with the parameters in CHANGES set."""
+    root = copy_project(tmp_path_factory.mktemp("site-changed") / "project")
+    gpufleet(root, "run", *(arg for change in CHANGES for arg in ("--set", change)), check=True)
     return root
 
 

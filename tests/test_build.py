@@ -11,7 +11,15 @@ import pytest
 from gpufleet import runner
 from tests.conftest import gpufleet
 
-PAGES = ["book/intro.html", "book/fleet.html", "book/parameters.html", "book/references.html"]
+PAGES = [
+    "book/intro.html",
+    "book/fleet.html",
+    "book/power.html",
+    "book/costs.html",
+    "book/emissions.html",
+    "book/parameters.html",
+    "book/references.html",
+]
 
 
 def _text(html: str) -> str:
@@ -23,30 +31,49 @@ def test_page_is_built(site, page):
     assert (site / "_build" / "html" / page).is_file()
 
 
-def test_numbers_in_the_text_follow_the_parameters(site, site_mfu):
+def test_numbers_in_the_text_follow_the_parameters(site, site_changed):
     default = _text((site / "_build" / "html" / "book" / "fleet.html").read_text())
-    changed = _text((site_mfu / "_build" / "html" / "book" / "fleet.html").read_text())
+    changed = _text((site_changed / "_build" / "html" / "book" / "fleet.html").read_text())
     # 593.4 EFLOP/s peak either way; effective 243 at mfu 0.41, 178 at 0.3.
     assert "would sustain 243 EFLOP/s" in default
     assert "would sustain 178 EFLOP/s" in changed
     assert "deliver 593 EFLOP/s" in changed
-    intro = _text((site_mfu / "_build" / "html" / "book" / "intro.html").read_text())
+    intro = _text((site_changed / "_build" / "html" / "book" / "intro.html").read_text())
     assert "would sustain about 178 EFLOP/s in training" in intro
-    assert "0.3 (changed)" in changed
+    assert "This run changes 1 of the 5 parameters of this page: mfu = 0.3" in changed
+    # Facility load: 1,022.8 MW of IT x PUE 1.3 = 1,329.7 MW; energy x 0.75 x 8,760 h.
+    power = _text((site_changed / "_build" / "html" / "book" / "power.html").read_text())
+    assert "the facility load peaks at 1,330 MW" in power
+    assert "use 8.74 TWh of electricity" in power
+    # 350,000 H100 x 30,000 USD = 10.5 billion dollars.
+    costs = _text((site_changed / "_build" / "html" / "book" / "costs.html").read_text())
+    assert "the 350,000 H100s cost 10.5 billion dollars" in costs
+    default_costs = _text((site / "_build" / "html" / "book" / "costs.html").read_text())
+    assert "the 350,000 H100s cost 8.75 billion dollars" in default_costs
 
 
-def test_results_follow_the_parameters(site_mfu):
-    found = json.loads(gpufleet(site_mfu, "results", "--json", check=True).stdout)
-    assert found["effective_bf16_exaflops"]["value"] == pytest.approx(593.4 * 0.3)
+def test_results_follow_the_parameters(site, site_changed):
+    changed = json.loads(gpufleet(site_changed, "results", "--json", check=True).stdout)
+    default = json.loads(gpufleet(site, "results", "--json", check=True).stdout)
+    assert changed["effective_bf16_exaflops"]["value"] == pytest.approx(593.4 * 0.3)
+    it_mw = 350_000 * 700 * 1.82 / 1e6 + 250_000 * 989 / 312 * 400 * 1.82 / 1e6
+    assert default["facility_power_mw"]["value"] == pytest.approx(it_mw * 1.08)
+    assert changed["facility_power_mw"]["value"] == pytest.approx(it_mw * 1.3)
+    assert changed["annual_energy_twh"]["value"] == pytest.approx(it_mw * 1.3 * 0.75 * 8.76e-3)
+    assert changed["gpu_capex_usd"]["value"] == pytest.approx(10.5e9)
+    assert default["gpu_capex_usd"]["value"] == pytest.approx(8.75e9)
+    # Unchanged inputs give unchanged outputs.
+    assert changed["it_power_mw"] == default["it_power_mw"]
+    assert changed["embodied_emissions_tco2e"] == default["embodied_emissions_tco2e"]
 
 
-def test_injected_parameters_are_hidden(site_mfu):
-    executed = json.loads((site_mfu / "book" / "fleet.ipynb").read_text())
+def test_injected_parameters_are_hidden(site_changed):
+    executed = json.loads((site_changed / "book" / "fleet.ipynb").read_text())
     injected = [
         c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])
     ]
     assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
-    html = (site_mfu / "_build" / "html" / "book" / "fleet.html").read_text()
+    html = (site_changed / "_build" / "html" / "book" / "fleet.html").read_text()
     assert "tag_hide-input" in html  # myst-nb marks rendered cells with their tags...
     assert "tag_injected-parameters" not in html  # ...and a removed cell is not rendered
 

@@ -38,6 +38,25 @@ def tree_digest(folder) -> str:
             "h100_equivalents_total: 100,000 is below h100_count (350,000)",
         ),
         (["--set", "mfu"], "--set 'mfu': expected NAME=VALUE"),
+        (["--set", "pue=0.9"], "pue: '0.9' is out of range; allowed: a number from 1 to 3"),
+        (
+            ["--set", "h100_unit_price_usd=-5"],
+            "h100_unit_price_usd: '-5' is out of range; allowed: a number of at least 0",
+        ),
+        (
+            ["--set", "avg_power_fraction=1.2"],
+            "avg_power_fraction: '1.2' is out of range; allowed: a number from 0 to 1",
+        ),
+        (
+            ["--set", "useful_life_years=0"],
+            "useful_life_years: '0' is out of range; allowed: a number from 0.5 to 20",
+        ),
+        (["--set", "other_gpu=h200_sxm"], "other_gpu: h200_sxm has no sourced unit price"),
+        (
+            ["--only", "fleet", "--set", "pue=1.2"],
+            "pue: not taken by the selected notebook(s) fleet; "
+            "it is used by costs, emissions, power",
+        ),
         (["--only", "flet"], "--only 'flet': no such notebook; did you mean 'fleet'?"),
         (
             ["--only", "parameters", "--set", "mfu=0.3"],

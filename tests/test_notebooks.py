@@ -92,10 +92,10 @@ def test_papermill_documents_the_parameters():
     assert "model FLOPs utilization" in shown
 
 
-def _run(tmp_path, **parameters) -> dict[str, float]:
-    out = tmp_path / "fleet.ipynb"
+def _run(tmp_path, notebook="fleet", **parameters) -> dict[str, float]:
+    out = tmp_path / f"{notebook}.ipynb"
     papermill.execute_notebook(
-        str(ROOT / "notebooks" / "fleet.ipynb"),
+        str(ROOT / "notebooks" / f"{notebook}.ipynb"),
         str(out),
         parameters=parameters,
         cwd=str(ROOT),
@@ -132,8 +132,83 @@ def test_fleet_with_overrides(tmp_path):
 
 
 @pytest.mark.slow
-def test_plain_papermill_gets_the_same_clear_error(tmp_path):
+@pytest.mark.parametrize(
+    ("notebook", "parameters", "message"),
+    [
+        ("fleet", {"mfu": 1.5}, "mfu: 1.5 is out of range; allowed: a number from 0 to 1"),
+        ("power", {"pue": 0.8}, "pue: 0.8 is out of range; allowed: a number from 1 to 3"),
+        ("costs", {"useful_life_years": 0}, "useful_life_years: 0 is out of range"),
+        (
+            "emissions",
+            {"renewable_match_fraction": 2},
+            "renewable_match_fraction: 2 is out of range",
+        ),
+    ],
+)
+def test_plain_papermill_gets_the_same_clear_error(tmp_path, notebook, parameters, message):
     with pytest.raises(papermill.PapermillExecutionError) as caught:
-        _run(tmp_path, mfu=1.5)
+        _run(tmp_path, notebook, **parameters)
     assert caught.value.ename == "ParameterError"
-    assert "mfu: 1.5 is out of range; allowed: a number from 0 to 1" in caught.value.evalue
+    assert message in caught.value.evalue
+
+
+@pytest.mark.slow
+def test_power_with_overrides(tmp_path):
+    glued = _run(
+        tmp_path,
+        "power",
+        server_power_ratio=2,
+        avg_power_fraction=1.0,
+        pue=1.2,
+        other_gpu="mi300x",
+        electricity_usd_per_mwh=100,
+    )
+    # 350,000 x 700 W + 250,000 x 989/1307 MI300X x 750 W, times 2: 490 + 283.78 = 773.78 MW.
+    it_mw = (350_000 * 700 + 250_000 * 989 / 1307 * 750) * 2 / 1e6
+    assert glued["it_power_mw"] == pytest.approx(it_mw)
+    assert glued["facility_power_mw"] == pytest.approx(it_mw * 1.2)
+    assert glued["annual_energy_twh"] == pytest.approx(it_mw * 1.2 * 8_760 / 1e6)
+    assert glued["annual_electricity_cost_usd"] == pytest.approx(it_mw * 1.2 * 8_760 * 100)
+
+
+@pytest.mark.slow
+def test_costs_with_overrides(tmp_path):
+    glued = _run(
+        tmp_path,
+        "costs",
+        h100_unit_price_usd=40000,
+        h100_count=100_000,
+        h100_equivalents_total=100_000,
+        network_share_of_it_capex=0.1,
+        useful_life_years=4,
+        facility_usd_per_mw=10e6,
+        facility_life_years=25,
+    )
+    # Only H100s: GPUs 4e9; servers 100,000 x 8,750 = 0.875e9; network 4.875e9 x 0.1/0.9.
+    it_capex = 4.875e9 / 0.9
+    facility = 100_000 * 700 * 1.82 / 1e6 * 10e6  # 127.4 MW x 10 M USD
+    assert glued["gpu_capex_usd"] == pytest.approx(4e9)
+    assert glued["fleet_capex_usd"] == pytest.approx(it_capex + facility)
+    assert glued["annual_depreciation_usd"] == pytest.approx(it_capex / 4 + facility / 25)
+    electricity = 127.4 * 1.08 * 0.75 * 8_760 * 80.6
+    assert glued["cost_per_gpu_hour_usd"] == pytest.approx(
+        (it_capex / 4 + facility / 25 + electricity) / (100_000 * 8_760)
+    )
+
+
+@pytest.mark.slow
+def test_emissions_with_overrides(tmp_path):
+    glued = _run(
+        tmp_path,
+        "emissions",
+        grid_kgco2e_per_kwh=0.5,
+        renewable_match_fraction=0.4,
+        embodied_kgco2e_per_gpu=200,
+        embodied_kgco2e_per_server=1600,
+    )
+    it_mw = (350_000 * 700 + 250_000 * 989 / 312 * 400) * 1.82 / 1e6
+    location = it_mw * 1.08 * 0.75 * 8_760 * 0.5
+    assert glued["annual_emissions_location_tco2e"] == pytest.approx(location)
+    assert glued["annual_emissions_market_tco2e"] == pytest.approx(location * 0.6)
+    # 200 kg per GPU + 1,600 / 8 per GPU for its server = 400 kg per installed GPU.
+    assert glued["embodied_emissions_tco2e"] == pytest.approx((350_000 + 250_000 * 989 / 312) * 0.4)

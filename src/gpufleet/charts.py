@@ -5,6 +5,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+#: Plot width in pixels: fits the book's text column beside axis labels of about 200 pixels.
+WIDTH = 440
 PALETTE = ["#1f5aa6", "#e07b24", "#3b9a57", "#b23a48", "#6f4e9c", "#8c8c8c"]
 
 
@@ -12,11 +14,22 @@ PALETTE = ["#1f5aa6", "#e07b24", "#3b9a57", "#b23a48", "#6f4e9c", "#8c8c8c"]
 def _theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
-            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 300},
+            "view": {"stroke": None, "continuousWidth": WIDTH, "continuousHeight": 300},
             "font": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
             "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555"},
-            "axis": {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#e6e6e6"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+            "axis": {
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "gridColor": "#e6e6e6",
+                "labelLimit": 280,
+            },
+            "legend": {
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "orient": "bottom",
+                "labelLimit": 0,
+                "columns": 2,
+            },
             "range": {"category": PALETTE},
         }
     }
@@ -55,5 +68,48 @@ def bar(
         alt.Chart(frame, title=chart_title)
         .mark_bar()
         .encode(**encoding, tooltip=tooltip)
-        .properties(width=560)
+        .properties(width=WIDTH)
     )
+
+
+def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt.LayerChart:
+    """How far a number moves as each parameter goes from its low to its high value.
+
+    ``frame`` is :func:`gpufleet.sensitivity.one_at_a_time`'s table.
+    """
+    axis_title = f"{quantity} ({unit})"
+    data = frame.assign(
+        start=frame[["at_low", "at_high"]].min(axis=1),
+        end=frame[["at_low", "at_high"]].max(axis=1),
+    )
+    order = list(data["parameter"])
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X("start:Q", title=axis_title, scale=alt.Scale(zero=False)),
+            x2="end:Q",
+            y=alt.Y("parameter:N", sort=order, title=None),
+            tooltip=[
+                alt.Tooltip("parameter:N"),
+                alt.Tooltip("description:N"),
+                alt.Tooltip("low_value:N", title="low value"),
+                alt.Tooltip("at_low:Q", title=f"{quantity} at low", format=",.3~s"),
+                alt.Tooltip("high_value:N", title="high value"),
+                alt.Tooltip("at_high:Q", title=f"{quantity} at high", format=",.3~s"),
+            ],
+        )
+    )
+    base = (
+        alt.Chart(data.head(1))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x="base:Q", tooltip=[alt.Tooltip("base:Q", title="this run", format=",.3~s")])
+    )
+    return alt.layer(
+        bars,
+        base,
+        title=alt.TitleParams(
+            title,
+            subtitle="Each bar: the parameter over its sourced range, the others as in this run",
+        ),
+    ).properties(width=WIDTH, height=alt.Step(26))

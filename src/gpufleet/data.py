@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -44,6 +44,8 @@ UNITS: frozenset[str] = frozenset(
         "tCO2e",
         "tokens",
         "parameters",
+        "kWh",
+        "USD/MW",
     }
 )
 
@@ -61,6 +63,10 @@ METRIC_LABELS: Mapping[str, str] = {
     "memory_bandwidth": "memory bandwidth",
     "memory_capacity": "memory capacity",
 }
+
+
+#: The source of a figure no published source supports; allowed only with a note saying why.
+UNSOURCED = "unsourced"
 
 
 class DataError(ValueError):
@@ -97,11 +103,14 @@ def _unit(raw: str) -> str:
     return raw
 
 
-def _iso_date(raw: str) -> date:
+def _iso_date(raw: str) -> str:
+    """A date to the precision the source gives: YYYY, YYYY-MM or YYYY-MM-DD."""
+    formats = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a date in the form YYYY-MM-DD") from None
+        datetime.strptime(raw, formats[len(raw)])
+    except (KeyError, ValueError):
+        raise ValueError(f"{raw!r} is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD") from None
+    return raw
 
 
 def _identifier(raw: str) -> str:
@@ -199,6 +208,8 @@ class Accelerator:
     memory_gb: float
     memory_bandwidth_tbps: float
     source: tuple[str, ...]
+    unit_price_usd: float | None
+    price_source: tuple[str, ...] | None
     note: str | None
 
     def metric(self, metric: str) -> float | None:
@@ -216,7 +227,7 @@ class Fact:
     key: str
     value: float
     unit: str
-    date: date
+    date: str
     source: tuple[str, ...]
     quote: str | None
     note: str | None
@@ -256,6 +267,8 @@ _ACCELERATOR_COLUMNS = (
     Column("memory_gb", _positive),
     Column("memory_bandwidth_tbps", _positive),
     Column("source", _words),
+    Column("unit_price_usd", _positive, required=False),
+    Column("price_source", _words, required=False),
     Column("note", _text, required=False),
 )
 _FACT_COLUMNS = (
@@ -396,12 +409,20 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
     }
     for rows in tables.values():
         for row in rows:
-            unknown = [key for key in row["source"] if key not in references]
-            if unknown:
+            if row.get("unit_price_usd") is not None and not row.get("price_source"):
+                raise DataError(f"{row['_where']}, column price_source: a price needs a source")
+            if row["source"] == (UNSOURCED,) and not row.get("note"):
                 raise DataError(
-                    f"{row['_where']}, column source: {', '.join(unknown)} not in "
-                    "book/references.bib; add the reference or fix the key"
+                    f"{row['_where']}, column note: an unsourced figure must say why in its note"
                 )
+            for column in ("source", "price_source"):
+                cited = [key for key in row.get(column) or () if key != UNSOURCED]
+                unknown = [key for key in cited if key not in references]
+                if unknown:
+                    raise DataError(
+                        f"{row['_where']}, column {column}: {', '.join(unknown)} not in "
+                        "book/references.bib; add the reference or fix the key"
+                    )
     accelerators = {row["id"]: _record(Accelerator, row) for row in tables["accelerators"]}
     if "h100_sxm" not in accelerators:
         raise DataError("data/accelerators.csv: the reference GPU h100_sxm is missing")

@@ -7,11 +7,12 @@ them to :mod:`gpufleet.model`, returning plain results and tables for the notebo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
 from gpufleet import model
-from gpufleet.data import METRIC_LABELS, METRIC_UNITS, ProjectData
+from gpufleet.data import METRIC_LABELS, METRIC_UNITS, Accelerator, ProjectData
 
 REFERENCE_GPU = "h100_sxm"
 
@@ -61,3 +62,224 @@ def equivalence_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+# --- power, cost and emissions, by group of GPUs ---------------------------------------------
+
+POWER_PARAMETERS = ("server_power_ratio", "avg_power_fraction", "pue", "electricity_usd_per_mwh")
+COST_PARAMETERS = (
+    "h100_unit_price_usd",
+    "server_overhead_usd_per_gpu",
+    "network_share_of_it_capex",
+    "facility_usd_per_mw",
+    "useful_life_years",
+    "facility_life_years",
+    "maintenance_fraction_per_year",
+)
+EMISSION_PARAMETERS = (
+    "grid_kgco2e_per_kwh",
+    "renewable_match_fraction",
+    "embodied_kgco2e_per_gpu",
+    "embodied_kgco2e_per_server",
+    "useful_life_years",
+)
+GPUS_PER_SERVER = 8
+
+
+@dataclass(frozen=True)
+class Group:
+    """A homogeneous group of GPUs in the fleet: the H100s, or the other GPUs."""
+
+    label: str
+    accelerator: Accelerator
+    count: float
+
+
+def groups(values: Mapping[str, object], project: ProjectData) -> tuple[Group, Group]:
+    """The fleet's two groups: its H100s, and the other GPUs the H100 equivalents imply."""
+    h100 = project.accelerators[REFERENCE_GPU]
+    other = project.accelerators[str(values["other_gpu"])]
+    metric = str(values["equivalence_metric"])
+    other_count = model.other_gpu_count(
+        model.other_h100_equivalents(
+            float(values["h100_equivalents_total"]), float(values["h100_count"])
+        ),
+        h100.metric(metric),
+        other.metric(metric),
+    )
+    return (
+        Group("H100s", h100, float(values["h100_count"])),
+        Group(f"other GPUs ({other.name})", other, other_count),
+    )
+
+
+@dataclass(frozen=True)
+class Power:
+    it_power_mw: float
+    facility_power_mw: float
+    average_power_mw: float
+    annual_energy_mwh: float
+    annual_electricity_cost_usd: float
+
+    @property
+    def annual_energy_twh(self) -> float:
+        return model.mwh_to_twh(self.annual_energy_mwh)
+
+
+def power(group: Group, values: Mapping[str, object]) -> Power:
+    """A group's peak IT and facility power, its yearly energy and electricity bill."""
+    it = model.it_power_mw(group.count, group.accelerator.tdp_w, values["server_power_ratio"])
+    facility = model.facility_power_mw(it, values["pue"])
+    average = model.average_power_mw(facility, values["avg_power_fraction"])
+    energy = model.annual_energy_mwh(average)
+    return Power(
+        it_power_mw=it,
+        facility_power_mw=facility,
+        average_power_mw=average,
+        annual_energy_mwh=energy,
+        annual_electricity_cost_usd=model.electricity_cost_usd(
+            energy, values["electricity_usd_per_mwh"]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Cost:
+    gpu_capex_usd: float
+    server_capex_usd: float
+    network_capex_usd: float
+    facility_capex_usd: float
+    annual_depreciation_usd: float
+    annual_maintenance_usd: float
+    annual_electricity_cost_usd: float
+
+    @property
+    def it_capex_usd(self) -> float:
+        return self.gpu_capex_usd + self.server_capex_usd + self.network_capex_usd
+
+    @property
+    def capex_usd(self) -> float:
+        return self.it_capex_usd + self.facility_capex_usd
+
+    @property
+    def annual_cost_usd(self) -> float:
+        """Total cost of ownership per year: depreciation, maintenance and electricity."""
+        return (
+            self.annual_depreciation_usd
+            + self.annual_maintenance_usd
+            + self.annual_electricity_cost_usd
+        )
+
+
+def unit_price_usd(group: Group, values: Mapping[str, object]) -> float:
+    """The GPU's price: the parameter for the H100, data/accelerators.csv for the others."""
+    if group.accelerator.id == REFERENCE_GPU:
+        return float(values["h100_unit_price_usd"])
+    if group.accelerator.unit_price_usd is None:
+        raise ValueError(f"{group.accelerator.id} has no unit price in data/accelerators.csv")
+    return group.accelerator.unit_price_usd
+
+
+def cost(group: Group, group_power: Power, values: Mapping[str, object]) -> Cost:
+    """What a group costs to buy (GPUs, servers, network, building) and to own each year."""
+    gpus = model.hardware_capex_usd(group.count, unit_price_usd(group, values))
+    servers = model.hardware_capex_usd(group.count, values["server_overhead_usd_per_gpu"])
+    network = model.network_capex_usd(gpus + servers, values["network_share_of_it_capex"])
+    facility = model.facility_capex_usd(group_power.it_power_mw, values["facility_usd_per_mw"])
+    it_capex = gpus + servers + network
+    return Cost(
+        gpu_capex_usd=gpus,
+        server_capex_usd=servers,
+        network_capex_usd=network,
+        facility_capex_usd=facility,
+        annual_depreciation_usd=model.annual_depreciation_usd(it_capex, values["useful_life_years"])
+        + model.annual_depreciation_usd(facility, values["facility_life_years"]),
+        annual_maintenance_usd=model.annual_maintenance_usd(
+            it_capex, values["maintenance_fraction_per_year"]
+        ),
+        annual_electricity_cost_usd=group_power.annual_electricity_cost_usd,
+    )
+
+
+@dataclass(frozen=True)
+class Emissions:
+    annual_location_tco2e: float
+    annual_market_tco2e: float
+    embodied_tco2e: float
+    embodied_per_year_tco2e: float
+
+
+def emissions(group: Group, group_power: Power, values: Mapping[str, object]) -> Emissions:
+    """Operational (location- and market-based) and embodied emissions of a group."""
+    location = model.location_emissions_tco2e(
+        group_power.annual_energy_mwh, values["grid_kgco2e_per_kwh"]
+    )
+    per_gpu_kg = model.embodied_kgco2e_per_installed_gpu(
+        values["embodied_kgco2e_per_gpu"], values["embodied_kgco2e_per_server"], GPUS_PER_SERVER
+    )
+    embodied = model.embodied_emissions_tco2e(group.count, per_gpu_kg)
+    return Emissions(
+        annual_location_tco2e=location,
+        annual_market_tco2e=model.market_emissions_tco2e(
+            location, values["renewable_match_fraction"]
+        ),
+        embodied_tco2e=embodied,
+        embodied_per_year_tco2e=model.amortized_tco2e_per_year(
+            embodied, values["useful_life_years"]
+        ),
+    )
+
+
+def total(parts):
+    """Field-by-field sum of the same dataclass for several groups."""
+    parts = list(parts)
+    kind = type(parts[0])
+    return kind(
+        **{name: sum(getattr(p, name) for p in parts) for name in kind.__dataclass_fields__}
+    )
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The fleet's groups with their power, and (when asked for) cost and emissions."""
+
+    groups: tuple[Group, ...]
+    power: tuple[Power, ...]
+    cost: tuple[Cost, ...] = ()
+    emissions: tuple[Emissions, ...] = ()
+
+    @property
+    def total_power(self) -> Power:
+        return total(self.power)
+
+    @property
+    def total_cost(self) -> Cost:
+        return total(self.cost)
+
+    @property
+    def total_emissions(self) -> Emissions:
+        return total(self.emissions)
+
+    @property
+    def h100_cost_per_gpu_hour_usd(self) -> float:
+        """What one H100-hour costs Meta: the H100s' yearly cost over their hours."""
+        return model.cost_per_gpu_hour_usd(self.cost[0].annual_cost_usd, self.groups[0].count)
+
+
+def evaluate(
+    values: Mapping[str, object],
+    project: ProjectData,
+    *,
+    cost_: bool = False,
+    emissions_: bool = False,
+) -> Fleet:
+    """Power for every group, plus cost and emissions when asked (they need more parameters)."""
+    parts = groups(values, project)
+    powers = tuple(power(group, values) for group in parts)
+    costs = tuple(cost(g, p, values) for g, p in zip(parts, powers, strict=True)) if cost_ else ()
+    emitted = (
+        tuple(emissions(g, p, values) for g, p in zip(parts, powers, strict=True))
+        if emissions_
+        else ()
+    )
+    return Fleet(parts, powers, costs, emitted)

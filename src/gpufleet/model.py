@@ -120,3 +120,107 @@ def fleet_compute(
         peak_bf16_flops=peak,
         effective_bf16_flops=effective_flops(peak, mfu),
     )
+
+
+# --- power and energy ----------------------------------------------------------------------
+
+HOURS_PER_YEAR = 8_760.0
+W_PER_MW = 1e6
+MWH_PER_TWH = 1e6
+
+
+def it_power_mw(gpu_count: Number, gpu_tdp_w: Number, server_power_ratio: Number) -> Number:
+    """Peak IT load of ``gpu_count`` GPUs in their servers (server power = ratio x GPU TDP)."""
+    return gpu_count * gpu_tdp_w * server_power_ratio / W_PER_MW
+
+
+def facility_power_mw(it_power_mw: Number, pue: Number) -> Number:
+    """Facility load: IT load times the power usage effectiveness (cooling, conversion losses)."""
+    return it_power_mw * pue
+
+
+def average_power_mw(peak_power_mw: Number, avg_power_fraction: Number) -> Number:
+    """Average draw over a year when the equipment runs at ``avg_power_fraction`` of its peak."""
+    return peak_power_mw * avg_power_fraction
+
+
+def energy_mwh(power_mw: Number, hours: Number) -> Number:
+    """Energy of a constant ``power_mw`` drawn for ``hours``."""
+    return power_mw * hours
+
+
+def annual_energy_mwh(average_power_mw: Number) -> Number:
+    """Energy of one year at a constant average power."""
+    return energy_mwh(average_power_mw, HOURS_PER_YEAR)
+
+
+def mwh_to_twh(mwh: Number) -> Number:
+    return mwh / MWH_PER_TWH
+
+
+def electricity_cost_usd(energy_mwh: Number, electricity_usd_per_mwh: Number) -> Number:
+    """What ``energy_mwh`` of electricity costs at a flat price."""
+    return energy_mwh * electricity_usd_per_mwh
+
+
+# --- cost ----------------------------------------------------------------------------------
+
+
+def hardware_capex_usd(count: Number, unit_price_usd: Number) -> Number:
+    """Purchase cost of ``count`` units at ``unit_price_usd`` each."""
+    return count * unit_price_usd
+
+
+def network_capex_usd(compute_capex_usd: Number, network_share_of_it_capex: Number) -> Number:
+    """Network cost when the network is ``share`` of the IT capex (compute plus network)."""
+    return compute_capex_usd * network_share_of_it_capex / (1.0 - network_share_of_it_capex)
+
+
+def facility_capex_usd(it_power_mw: Number, facility_usd_per_mw: Number) -> Number:
+    """Building cost of data-center capacity for ``it_power_mw`` of critical IT load."""
+    return it_power_mw * facility_usd_per_mw
+
+
+def annual_depreciation_usd(capex_usd: Number, useful_life_years: Number) -> Number:
+    """Straight-line depreciation: the capex spread evenly over its useful life."""
+    return capex_usd / useful_life_years
+
+
+def annual_maintenance_usd(it_capex_usd: Number, maintenance_fraction_per_year: Number) -> Number:
+    """Yearly maintenance and support, as a share of the IT hardware's cost."""
+    return it_capex_usd * maintenance_fraction_per_year
+
+
+def cost_per_gpu_hour_usd(annual_cost_usd: Number, gpu_count: Number) -> Number:
+    """An annual cost spread over every hour of every GPU of the year."""
+    return annual_cost_usd / (gpu_count * HOURS_PER_YEAR)
+
+
+# --- emissions -----------------------------------------------------------------------------
+
+
+def location_emissions_tco2e(energy_mwh: Number, grid_kgco2e_per_kwh: Number) -> Number:
+    """Location-based emissions: energy times the grid's average intensity (kg/kWh = t/MWh)."""
+    return energy_mwh * grid_kgco2e_per_kwh
+
+
+def market_emissions_tco2e(location_tco2e: Number, renewable_match_fraction: Number) -> Number:
+    """Market-based emissions: what renewable-energy contracts leave unmatched."""
+    return location_tco2e * (1.0 - renewable_match_fraction)
+
+
+def embodied_kgco2e_per_installed_gpu(
+    embodied_kgco2e_per_gpu: Number, embodied_kgco2e_per_server: Number, gpus_per_server: Number
+) -> Number:
+    """Manufacturing emissions of a GPU plus its share of the server it sits in."""
+    return embodied_kgco2e_per_gpu + embodied_kgco2e_per_server / gpus_per_server
+
+
+def amortized_tco2e_per_year(embodied_tco2e: Number, useful_life_years: Number) -> Number:
+    """Embodied emissions spread evenly over the equipment's life, like depreciation."""
+    return embodied_tco2e / useful_life_years
+
+
+def embodied_emissions_tco2e(gpu_count: Number, embodied_kgco2e_per_gpu: Number) -> Number:
+    """Manufacturing emissions of ``gpu_count`` GPUs with their share of a server."""
+    return gpu_count * embodied_kgco2e_per_gpu / 1_000.0

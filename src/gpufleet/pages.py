@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from gpufleet.data import ProjectData
-from gpufleet.params import Checked, allowed
+from gpufleet.data import UNSOURCED, ProjectData
+from gpufleet.params import Checked, Value, allowed
 
 
 def _cite(keys: Iterable[str]) -> str:
-    keys = list(keys)
+    keys = [key for key in keys if key != UNSOURCED]
+    if not keys:
+        return "no published source (see note)"
     return "{cite:p}`" + ",".join(keys) + "`" if keys else ""
 
 
@@ -76,7 +78,7 @@ def facts_markdown(project: ProjectData) -> str:
             f"`{f.key}`",
             _number(f.value),
             f.unit,
-            f.date.isoformat(),
+            f.date,
             f'"{f.quote}"' if f.quote else "",
             f.note or "",
             _cite(f.source),
@@ -117,20 +119,43 @@ def accelerators_markdown(project: ProjectData, *, notes: bool = True) -> str:
 
 
 def run_parameters_markdown(checked: Checked) -> str:
-    """The parameters a notebook ran with; values that differ from the default are marked."""
+    """What a notebook ran with: a sentence on what changed, then every value in a dropdown."""
     registry = checked.project.parameters
+
+    def shown(name: str, value: Value) -> str:
+        param = registry[name]
+        if param.type == "choice":
+            return f"`{value}`"
+        return (
+            f"{_number(value)} {param.unit}"
+            if param.unit not in (None, "count")
+            else _number(value)
+        )
+
+    changed = checked.changed()
+    total = len(checked.values)
+    if changed:
+        changes = "; ".join(
+            f"`{name}` = **{shown(name, value)}** (default {shown(name, registry[name].default)})"
+            for name, value in changed.items()
+        )
+        summary = (
+            f"This run changes {len(changed)} of the {total} parameters of this page: {changes}."
+        )
+    else:
+        summary = f"This run uses the report's default for all {total} parameters of this page."
     rows = []
     for name, value in checked.values.items():
         param = registry[name]
-        changed = value != param.default
-        shown = f"`{value}`" if param.type == "choice" else _number(value)
         rows.append(
             [
                 f"`{name}`",
-                f"**{shown}** (changed)" if changed else shown,
-                f"`{param.default}`" if param.type == "choice" else _number(param.default),
-                param.unit or "",
+                f"**{shown(name, value)}** (changed)" if name in changed else shown(name, value),
+                shown(name, param.default),
                 param.description,
             ]
         )
-    return markdown_table(["parameter", "this run", "default", "unit", "what it is"], rows)
+    table = markdown_table(["parameter", "this run", "default", "what it is"], rows)
+    return (
+        f"{summary}\n\n:::{{dropdown}} All {total} parameters, with their defaults\n{table}\n:::\n"
+    )

@@ -120,6 +120,15 @@ def _constraints(values: Mapping[str, Value], project: ProjectData) -> None:
                 f"cannot be counted with equivalence_metric={metric}; choose another other_gpu "
                 "or another equivalence_metric"
             )
+    if {"h100_unit_price_usd", "other_gpu"} <= values.keys():
+        gpu = project.accelerators[str(values["other_gpu"])]
+        if gpu.unit_price_usd is None:
+            priced = [a.id for a in project.accelerators.values() if a.unit_price_usd is not None]
+            raise ParameterError(
+                f"other_gpu: {gpu.id} has no sourced unit price in data/accelerators.csv, so the "
+                f"cost of the fleet cannot be computed with it; choose one of {', '.join(priced)}"
+                " or add its price with a source"
+            )
 
 
 def validate(values: Mapping[str, object], project: ProjectData | None = None) -> dict[str, Value]:

@@ -52,6 +52,16 @@ def scientific(value: float, digits: int = 2) -> str:
     return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
+def in_words(value: float, unit: str) -> str:
+    """``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``: three figures."""
+    for scale, word in ((1e9, "billion"), (1e6, "million")):
+        if abs(value) >= scale:
+            scaled = value / scale
+            shown = f"{scaled:,.0f}" if abs(scaled) >= 100 else f"{scaled:.3g}"
+            return f"{shown} {word} {unit}"
+    return f"{value:,.0f} {unit}"
+
+
 def headline(key: str, value: object) -> float | int:
     """Glue a headline number; ``key`` must be declared in data/headlines.csv."""
     headlines = _data.load().headlines

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -308,9 +309,10 @@ def build(root: Path, *, log: Log = print) -> Path:
     if completed.returncode != 0:
         report = root / "_build" / "build-errors.log"
         report.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+        output = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout + completed.stderr)
         problems = [
-            line
-            for line in (completed.stdout + completed.stderr).splitlines()
+            line.strip()
+            for line in output.splitlines()
             if "WARNING" in line or "ERROR" in line or "Error" in line
         ]
         raise RunError(
