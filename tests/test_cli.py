@@ -27,7 +27,7 @@ def tree_digest(folder) -> str:
         (["--set", "h100_count=3.5"], "h100_count: '3.5' is not a whole number"),
         (
             ["--set", "h100_count=-1"],
-            "h100_count: '-1' is out of range; allowed: a whole number of at least 0",
+            "h100_count: '-1' is out of range; allowed: a whole number of at least 1",
         ),
         (
             ["--set", "other_gpu=tpu"],

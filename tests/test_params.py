@@ -37,7 +37,7 @@ def test_coercion(project, values, expected):
         ({"h100_count": "3.5"}, "h100_count: '3.5' is not a whole number"),
         (
             {"h100_count": -5},
-            "h100_count: -5 is out of range; allowed: a whole number of at least 0",
+            "h100_count: -5 is out of range; allowed: a whole number of at least 1",
         ),
         (
             {"other_gpu": "mi300"},

@@ -62,6 +62,11 @@ def in_words(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}"
 
 
+def share_pct(part: float, whole: float) -> float:
+    """``part`` as a percentage of ``whole``; 0 when the whole is 0 (nothing to share)."""
+    return 100.0 * part / whole if whole else 0.0
+
+
 def headline(key: str, value: object) -> float | int:
     """Glue a headline number; ``key`` must be declared in data/headlines.csv."""
     headlines = _data.load().headlines
