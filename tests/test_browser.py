@@ -18,7 +18,14 @@ import pytest
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The book theme declares this once on every page; it is harmless and filtered by exact text.
 KNOWN_HARMLESS = {"Identifier 'THEBE_JS_URL' has already been declared"}
-CHART_PAGES = {"book/fleet.html": 3}
+CHART_PAGES = {
+    "book/fleet.html": 3,
+    "book/power.html": 3,
+    "book/costs.html": 3,
+    "book/emissions.html": 2,
+    "book/training.html": 4,
+    "book/validation.html": 1,
+}
 
 
 def _require_browser():

@@ -117,14 +117,14 @@ def test_params_json_lists_every_parameter(site, project):
     assert mfu["default"] == 0.41
     assert mfu["unit"] == "fraction"
     assert (mfu["low"], mfu["high"]) == (0.38, 0.43)
-    assert mfu["notebooks"] == ["fleet"]
+    assert mfu["notebooks"] == ["fleet", "training"]
     assert mfu["source"] == ["llama3herd2024"]
     assert listed["other_gpu"]["choices"] == ["h100_pcie", "h200_sxm", "a100_sxm_80gb", "mi300x"]
 
 
 def test_params_text(site):
     shown = gpufleet(site, "params", check=True).stdout
-    assert "mfu = 0.41 fraction   [fleet]" in shown
+    assert "mfu = 0.41 fraction   [fleet, training]" in shown
     assert "allowed: a number from 0 to 1; plausible 0.38 to 0.43" in shown
 
 

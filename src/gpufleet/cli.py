@@ -32,6 +32,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + (", no build" if args.no_build else ""),
         flush=True,
     )
+    if the_plan.never_run:
+        print(
+            f"  also running {', '.join(the_plan.never_run)}: never run before, and the book "
+            "needs every chapter",
+            flush=True,
+        )
     runner.run(
         the_plan,
         jobs=args.jobs,

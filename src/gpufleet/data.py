@@ -45,6 +45,7 @@ UNITS: frozenset[str] = frozenset(
         "tokens",
         "parameters",
         "kWh",
+        "minutes",
         "USD/MW",
     }
 )
@@ -250,6 +251,30 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class PublishedRun:
+    """A training run as its publisher reports it (for checking the model against)."""
+
+    key: str
+    model: str
+    gpu_hours: float
+    gpu_power_w: float
+    location_tco2e: float
+    market_tco2e: float
+    source: tuple[str, ...]
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """One row of the Llama 3 paper's table of unexpected interruptions by cause."""
+
+    cause: str
+    category: str
+    count: float
+    source: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Headline:
     key: str
     unit: str
@@ -293,6 +318,22 @@ _PARAMETER_COLUMNS = (
     Column("description", _text),
     Column("source", _words),
     Column("note", _text, required=False),
+)
+_RUN_COLUMNS = (
+    Column("key", _identifier),
+    Column("model", _text),
+    Column("gpu_hours", _positive),
+    Column("gpu_power_w", _positive),
+    Column("location_tco2e", _number),
+    Column("market_tco2e", _number),
+    Column("source", _words),
+    Column("note", _text, required=False),
+)
+_INTERRUPTION_COLUMNS = (
+    Column("cause", _identifier),
+    Column("category", _text),
+    Column("count", _positive),
+    Column("source", _words),
 )
 _HEADLINE_COLUMNS = (
     Column("key", _identifier),
@@ -361,6 +402,8 @@ class ProjectData:
     parameters: Mapping[str, Parameter]
     headlines: Mapping[str, Headline]
     references: frozenset[str]
+    published_runs: Mapping[str, PublishedRun]
+    interruptions: Mapping[str, Interruption]
 
     def fact(self, key: str) -> float:
         return self.facts[key].value
@@ -389,10 +432,7 @@ def find_root(start: Path | None = None) -> Path:
 def load(root: Path | None = None) -> ProjectData:
     """Read and validate every file in ``data/`` (cached per project folder and file times)."""
     root = find_root(root) if root is None else Path(root).resolve()
-    files = [
-        root / "data" / name
-        for name in ("accelerators.csv", "facts.csv", "parameters.csv", "headlines.csv")
-    ]
+    files = sorted((root / "data").glob("*.csv"))
     files.append(root / "book" / "references.bib")
     stamp = tuple(path.stat().st_mtime_ns if path.exists() else 0 for path in files)
     return _load(root, stamp)
@@ -406,6 +446,8 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
         "accelerators": _read_table(data_dir / "accelerators.csv", _ACCELERATOR_COLUMNS),
         "facts": _read_table(data_dir / "facts.csv", _FACT_COLUMNS),
         "parameters": _read_table(data_dir / "parameters.csv", _PARAMETER_COLUMNS),
+        "published_runs": _read_table(data_dir / "published_runs.csv", _RUN_COLUMNS),
+        "interruptions": _read_table(data_dir / "llama3_interruptions.csv", _INTERRUPTION_COLUMNS),
     }
     for rows in tables.values():
         for row in rows:
@@ -443,4 +485,8 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
         row["key"]: _record(Headline, row)
         for row in _read_table(data_dir / "headlines.csv", _HEADLINE_COLUMNS)
     }
-    return ProjectData(root, accelerators, facts, parameters, headlines, references)
+    published_runs = {row["key"]: _record(PublishedRun, row) for row in tables["published_runs"]}
+    interruptions = {row["cause"]: _record(Interruption, row) for row in tables["interruptions"]}
+    return ProjectData(
+        root, accelerators, facts, parameters, headlines, references, published_runs, interruptions
+    )

@@ -224,3 +224,89 @@ def amortized_tco2e_per_year(embodied_tco2e: Number, useful_life_years: Number) 
 def embodied_emissions_tco2e(gpu_count: Number, embodied_kgco2e_per_gpu: Number) -> Number:
     """Manufacturing emissions of ``gpu_count`` GPUs with their share of a server."""
     return gpu_count * embodied_kgco2e_per_gpu / 1_000.0
+
+
+# --- training runs and reliability ---------------------------------------------------------
+
+
+def training_energy_mwh(gpu_hours: Number, gpu_power_w: Number, pue: Number) -> Number:
+    """Energy of a training run counted as the model cards do: GPU-hours x power per GPU x PUE."""
+    return gpu_hours * gpu_power_w * pue / W_PER_MW
+
+
+def amortized_capex_usd(
+    gpu_hours: Number, capex_per_gpu_usd: Number, useful_life_years: Number
+) -> Number:
+    """The share of each GPU's capital cost that ``gpu_hours`` use up over its useful life."""
+    return gpu_hours * capex_per_gpu_usd / (useful_life_years * HOURS_PER_YEAR)
+
+
+def rental_cost_usd(gpu_hours: Number, usd_per_gpu_hour: Number) -> Number:
+    """What the same GPU-hours cost at a rental price."""
+    return gpu_hours * usd_per_gpu_hour
+
+
+def implied_intensity_kgco2e_per_kwh(emissions_tco2e: Number, energy_mwh: Number) -> Number:
+    """The carbon intensity that turns ``energy_mwh`` into ``emissions_tco2e`` (t/MWh = kg/kWh)."""
+    return emissions_tco2e / energy_mwh
+
+
+def training_flop(parameters: Number, tokens: Number, flop_per_parameter_token: Number) -> Number:
+    """Training compute of a dense transformer: about 6 FLOPs per parameter per token."""
+    return flop_per_parameter_token * parameters * tokens
+
+
+def training_days(training_flop: Number, effective_flops: Number) -> Number:
+    """Days a run of ``training_flop`` takes at a sustained ``effective_flops`` FLOP/s."""
+    return training_flop / flop_per_day(effective_flops)
+
+
+def gpu_hours_for(training_flop: Number, per_gpu_tflops: Number, mfu: Number) -> Number:
+    """GPU-hours a run of ``training_flop`` needs on GPUs of ``per_gpu_tflops`` at ``mfu``."""
+    return training_flop / (tflops_to_flops(per_gpu_tflops) * mfu * 3_600.0)
+
+
+def compute_optimal_parameters(
+    training_flop: Number, tokens_per_parameter: Number, flop_per_parameter_token: Number
+) -> Number:
+    """Largest compute-optimal model for a budget: C = k x N x (r x N), so N = sqrt(C / (k r))."""
+    return (training_flop / (flop_per_parameter_token * tokens_per_parameter)) ** 0.5
+
+
+def failure_rate_per_gpu_day(interruptions: Number, gpus: Number, days: Number) -> Number:
+    """Interruptions per GPU per day observed on ``gpus`` GPUs over ``days`` days."""
+    return interruptions / (gpus * days)
+
+
+def interruptions_per_day(rate_per_gpu_day: Number, gpus: Number) -> Number:
+    """Expected interruptions a day for ``gpus`` GPUs at a per-GPU daily rate."""
+    return rate_per_gpu_day * gpus
+
+
+def hours_between_interruptions(rate_per_gpu_day: Number, gpus: Number) -> Number:
+    """Mean time between interruptions of a job spanning ``gpus`` GPUs, in hours."""
+    return 24.0 / interruptions_per_day(rate_per_gpu_day, gpus)
+
+
+def young_interval_minutes(
+    checkpoint_write_minutes: Number, minutes_between_interruptions: Number
+) -> Number:
+    """Young's optimal checkpoint interval, sqrt(2 x write time x mean time between failures)."""
+    return (2.0 * checkpoint_write_minutes * minutes_between_interruptions) ** 0.5
+
+
+def lost_time_fraction(
+    checkpoint_interval_minutes: Number,
+    checkpoint_write_minutes: Number,
+    restart_minutes: Number,
+    minutes_between_interruptions: Number,
+) -> Number:
+    """First-order share of a job's time lost to checkpoints and failures (Young, Daly).
+
+    Each interval pays one checkpoint write; each interruption loses on average half an
+    interval of work plus the restart. Valid while all three times are small against the mean
+    time between interruptions.
+    """
+    writing = checkpoint_write_minutes / checkpoint_interval_minutes
+    failures = (checkpoint_interval_minutes / 2.0 + restart_minutes) / minutes_between_interruptions
+    return writing + failures

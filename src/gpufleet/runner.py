@@ -42,6 +42,7 @@ class Plan:
     notebooks: tuple[SourceNotebook, ...]
     overrides: Mapping[str, Value]
     scenario: str | None = None
+    never_run: tuple[str, ...] = ()
 
     def parameters_for(self, notebook: SourceNotebook) -> dict[str, Value]:
         """The overridden values a notebook takes (papermill injects only these)."""
@@ -155,7 +156,13 @@ def plan(
                 f"{', '.join(nb.name for nb in selected)}"
                 + (f"; it is used by {', '.join(users)}" if users else "; no notebook uses it yet")
             )
-    return Plan(root, selected, overrides, label)
+    # The book needs every chapter: one never executed before runs too, whatever --only says.
+    missing = tuple(
+        nb
+        for nb in available
+        if nb not in selected and not (root / "book" / f"{nb.name}.ipynb").is_file()
+    )
+    return Plan(root, selected + missing, overrides, label, tuple(nb.name for nb in missing))
 
 
 # --- executing -----------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""Training runs, fleet capacity, reliability, and the check against published runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gpufleet import model, training
+from gpufleet.params import defaults
+from tests.conftest import copy_project, gpufleet
+
+
+def test_training_formulas():
+    # 1,000,000 GPU-hours x 400 W x PUE 1.08 = 432 MWh.
+    assert model.training_energy_mwh(1_000_000, 400, 1.08) == pytest.approx(432.0)
+    # 8,760 GPU-hours of a 43,800-dollar GPU over 5 years: a fifth of its price.
+    assert model.amortized_capex_usd(8_760, 43_800, 5) == pytest.approx(8_760)
+    assert model.rental_cost_usd(1_000, 2.5) == pytest.approx(2_500)
+    assert model.implied_intensity_kgco2e_per_kwh(400, 1_000) == pytest.approx(0.4)
+    assert model.training_flop(405e9, 15.6e12, 6) == pytest.approx(3.7908e25)
+    # 8.64e22 FLOP at 1e18 FLOP/s is one day.
+    assert model.training_days(8.64e22, 1e18) == pytest.approx(1.0)
+    # At 989 TFLOP/s and 40% MFU, 1.424e18 FLOP is one GPU-hour (989e12 x 0.4 x 3,600).
+    assert model.gpu_hours_for(989e12 * 0.4 * 3600, 989, 0.4) == pytest.approx(1.0)
+
+
+def test_compute_optimal_model():
+    # C = 6 x N x 20 N = 120 N^2: 1.2e22 FLOP gives N = 1e10 parameters.
+    assert model.compute_optimal_parameters(1.2e22, 20, 6) == pytest.approx(1e10)
+
+
+def test_reliability_formulas():
+    rate = model.failure_rate_per_gpu_day(419, 16_384, 54)
+    assert rate == pytest.approx(419 / (16_384 * 54))
+    assert model.interruptions_per_day(rate, 16_384) == pytest.approx(419 / 54)
+    # 54 days x 24 h / 419 interruptions = 3.093 hours between interruptions.
+    assert model.hours_between_interruptions(rate, 16_384) == pytest.approx(54 * 24 / 419)
+    # Young: sqrt(2 x 2 x 100) = 20 minutes; loss = 2/20 + (10 + 5)/100 = 25%.
+    assert model.young_interval_minutes(2, 100) == pytest.approx(20.0)
+    assert model.lost_time_fraction(20, 2, 5, 100) == pytest.approx(0.25)
+
+
+def test_young_interval_is_the_minimum():
+    best = model.young_interval_minutes(1.0, 185.6)
+    at_best = model.lost_time_fraction(best, 1.0, 15, 185.6)
+    for other in (best * 0.5, best * 0.9, best * 1.1, best * 2):
+        assert model.lost_time_fraction(other, 1.0, 15, 185.6) > at_best
+
+
+def test_training_run_at_defaults(project):
+    run = training.run(defaults(project))
+    # 30.84 M GPU-hours x 700 W x 1.08 = 23,315.04 MWh; x 0.367 t/MWh = 8,556.62 t.
+    assert run.energy_mwh == pytest.approx(23_315.04)
+    assert run.emissions_tco2e == pytest.approx(23_315.04 * 0.367)
+    capex_per_gpu = (25_000 + 8_750) / (1 - 0.086)
+    assert run.amortized_capex_usd == pytest.approx(30.84e6 * capex_per_gpu / (5.5 * 8_760))
+    assert run.amortized_cost_usd == pytest.approx(run.amortized_capex_usd + 23_315.04 * 80.6)
+    assert run.cloud_cost_usd == pytest.approx(30.84e6 * 3.49)
+
+
+def test_model_card_reproduced_within_two_percent(project):
+    table = training.model_card_check(project, pue=1.08, grid_kgco2e_per_kwh=0.367)
+    # The card's total: 11,390 t for 39.3 M GPU-hours at 700 W, 0.4140 kg per kWh at TDP.
+    assert table.attrs["implied_kgco2e_per_kwh"] == pytest.approx(11_390 / (39.3e6 * 0.7e-3))
+    assert set(table["key"]) == {"llama31_8b", "llama31_70b", "llama31_405b", "llama31_total"}
+    assert (table["difference_pct"].abs() < 2).all(), table[["key", "difference_pct"]]
+    assert (table["published_market_tco2e"] == 0).all()
+    row = table.set_index("key").loc["llama31_405b"]
+    assert row["published_tco2e"] == 8_930
+    assert row["report_assumptions_tco2e"] == pytest.approx(30.84e6 * 0.7e-3 * 1.08 * 0.367)
+
+
+def test_published_figures_come_from_data(project):
+    assert project.published_runs["llama31_405b"].gpu_hours == 30_840_000
+    assert sum(i.count for i in project.interruptions.values()) == project.fact(
+        "llama3_interruptions_unexpected"
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A fresh copy run with --only training: the other chapters run too, never having run."""
+    root = copy_project(tmp_path_factory.mktemp("training") / "project")
+    completed = gpufleet(
+        root,
+        "run",
+        "--only",
+        "training",
+        "--set",
+        "training_gpu_hours=1000000",
+        "--set",
+        "training_gpu_power_w=400",
+        check=True,
+    )
+    return root, completed
+
+
+def test_cli_training_run_gives_the_arithmetic(trained):
+    root, completed = trained
+    assert "also running" in completed.stdout
+    found = json.loads(gpufleet(root, "results", "--json", check=True).stdout)
+    # 1,000,000 GPU-hours x 400 W x PUE 1.08.
+    assert found["training_energy_mwh"]["value"] == pytest.approx(432.0)
+    assert found["training_emissions_tco2e"]["value"] == pytest.approx(432.0 * 0.367)
+    assert found["training_cloud_cost_usd"]["value"] == pytest.approx(3.49e6)
+    # 600,000 x 989 TFLOP/s x 0.41 = 243.29 EFLOP/s; 3.8e25 / (that x 86,400 s).
+    assert found["llama3_405b_days_on_fleet"]["value"] == pytest.approx(
+        3.8e25 / (600_000 * 989e12 * 0.41 * 86_400)
+    )
+    assert found["fleet_interruptions_per_day"]["value"] == pytest.approx(
+        419 / (16_384 * 54) * 350_000
+    )
+
+
+def test_cli_training_rerun_only_runs_training(trained):
+    root, _ = trained
+    completed = gpufleet(root, "run", "--only", "training", "--no-build", check=True)
+    assert "also running" not in completed.stdout
+    assert "training: executed" in completed.stdout
+    assert "fleet: executed" not in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("training_gpu_hours=-5", "training_gpu_hours: '-5' is out of range"),
+        ("mfu=1.5", "mfu: '1.5' is out of range; allowed: a number from 0 to 1"),
+        ("job_gpus=0", "job_gpus: '0' is out of range; allowed: a whole number of at least 1"),
+    ],
+)
+def test_training_bad_input(site, change, message):
+    completed = gpufleet(site, "run", "--only", "training", "--set", change)
+    assert completed.returncode == 2
+    assert message in completed.stderr
