@@ -26,6 +26,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Times our runner (cold, no change, one parameter) against plain jupyter-book executing the
+# notebooks itself, and prints the ratios the project targets.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_bench.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 

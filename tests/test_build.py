@@ -8,7 +8,6 @@ import re
 import altair as alt
 import pytest
 
-from gpufleet import runner
 from tests.conftest import gpufleet
 
 PAGES = [
@@ -107,14 +106,17 @@ def test_vega_is_vendored_with_altairs_versions(site):
     assert "VEGA_DEBUG[key] == version" in html
 
 
-def test_a_failing_build_leaves_the_site(site, tmp_path):
+def test_a_failing_build_leaves_the_site(site):
     before = (site / "_build" / "html" / "book" / "intro.html").read_bytes()
     intro = site / "book" / "intro.md"
     original = intro.read_text()
     try:
         intro.write_text(original + "\n{glue:text}`fleet.ipynb::no_such_key`\n")
-        with pytest.raises(runner.RunError, match="the book build failed"):
-            runner.build(site, log=lambda line: None)
+        completed = gpufleet(site, "run")
     finally:
         intro.write_text(original)
+    assert completed.returncode == 1
+    assert "the book build failed; the previous site is untouched" in completed.stderr
+    assert "book/intro.md:70: WARNING" in completed.stderr
+    assert "full log: _build/build-errors.log" in completed.stderr
     assert (site / "_build" / "html" / "book" / "intro.html").read_bytes() == before

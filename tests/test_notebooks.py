@@ -212,3 +212,29 @@ def test_emissions_with_overrides(tmp_path):
     assert glued["annual_emissions_market_tco2e"] == pytest.approx(location * 0.6)
     # 200 kg per GPU + 1,600 / 8 per GPU for its server = 400 kg per installed GPU.
     assert glued["embodied_emissions_tco2e"] == pytest.approx((350_000 + 250_000 * 989 / 312) * 0.4)
+
+
+def test_strip_removes_outputs(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    cell = {
+        "cell_type": "code",
+        "metadata": {"tags": ["hide-input"]},
+        "execution_count": 3,
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}],
+        "source": "print('hi')",
+    }
+    path.write_text(
+        json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+    )
+    assert notebooks.strip_outputs(path) is True
+    stripped = json.loads(path.read_text())["cells"][0]
+    assert stripped["outputs"] == [] and stripped["execution_count"] is None
+    assert stripped["metadata"]["tags"] == ["hide-input"]
+    assert notebooks.strip_outputs(path) is False
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_committed_notebooks_are_already_stripped(path, tmp_path):
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes())
+    assert notebooks.strip_outputs(copy) is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         the_plan,
         jobs=args.jobs,
         build_site=not args.no_build,
+        force=args.force,
         log=lambda line: print(line, flush=True),
     )
     return 0
@@ -100,6 +102,13 @@ def _cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_strip(args: argparse.Namespace) -> int:
+    for name in args.notebooks:
+        if notebooks.strip_outputs(Path(name)):
+            print(f"stripped outputs from {name}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="gpufleet",
@@ -136,6 +145,11 @@ def parser() -> argparse.ArgumentParser:
         help="notebooks to run at once (default: the number of cores)",
     )
     run.add_argument("--no-build", action="store_true", help="execute notebooks, skip the build")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="re-run every notebook and rebuild, even if nothing changed",
+    )
     run.set_defaults(handler=_cmd_run)
 
     params = sub.add_parser("params", help="list every parameter with default, range and source")
@@ -145,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     res = sub.add_parser("results", help="print the headline numbers of the latest run")
     res.add_argument("--json", action="store_true", help="print JSON")
     res.set_defaults(handler=_cmd_results)
+    strip = sub.add_parser("strip", help="remove outputs from source notebooks (pre-commit)")
+    strip.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    strip.set_defaults(handler=_cmd_strip)
     return top
 
 
@@ -158,8 +175,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that a run cleans up like on Ctrl-C."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
     except (ParameterError, DataError, NotebookError) as error:
@@ -173,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gpufleet: interrupted; the previous site is untouched", file=sys.stderr)
         return 130
+    except Terminated:
+        print("gpufleet: terminated; the previous site is untouched", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

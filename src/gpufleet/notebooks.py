@@ -107,3 +107,19 @@ def parameter_users(root: Path) -> dict[str, list[str]]:
         for name in notebook.parameters:
             users.setdefault(name, []).append(notebook.name)
     return users
+
+
+def strip_outputs(path: Path) -> bool:
+    """Remove outputs and execution counts from a source notebook; True if it changed."""
+    original = path.read_text(encoding="utf-8")
+    notebook = json.loads(original)
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    notebook.get("metadata", {}).pop("widgets", None)
+    stripped = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    if stripped == original:
+        return False
+    path.write_text(stripped, encoding="utf-8")
+    return True

@@ -9,6 +9,7 @@ site is built into a staging folder that replaces ``_build/html`` only when the 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpufleet import data as _data
+from gpufleet import downloads
 from gpufleet import params as _params
 from gpufleet.notebooks import SourceNotebook, discover
 from gpufleet.params import ParameterError, Value
@@ -174,16 +176,31 @@ def _tag(cell: dict, tag: str) -> None:
         tags.append(tag)
 
 
-def tidy_executed(notebook: dict) -> dict:
-    """Hide papermill's injected cell and drop run-specific metadata (timings, paths)."""
+_CHART_ID = re.compile(r"altair-viz-[0-9a-f]{32}")
+
+
+def tidy_executed(notebook: dict, name: str) -> dict:
+    """Make an executed notebook reproducible and ready for the book.
+
+    Hides papermill's injected cell, drops run-specific metadata (timings, paths) and gives
+    cells and Altair's charts ids numbered in page order instead of random ones, so two
+    identical runs write identical files.
+    """
     notebook.get("metadata", {}).pop("papermill", None)
-    for cell in notebook.get("cells", []):
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if "id" in cell:
+            cell["id"] = f"{name}-{index}"  # nbformat would otherwise draw random ids
         meta = cell.get("metadata", {})
         meta.pop("papermill", None)
         meta.pop("execution", None)
         if "injected-parameters" in meta.get("tags", []):
             _tag(cell, "remove-cell")
-    return notebook
+    text = json.dumps(notebook, ensure_ascii=False)
+    ids: dict[str, str] = {}
+    text = _CHART_ID.sub(
+        lambda m: ids.setdefault(m.group(0), f"altair-viz-{name}-{len(ids)}"), text
+    )
+    return json.loads(text)
 
 
 def _failure_message(name: str, error: Exception, kept: Path, root: Path) -> str:
@@ -197,13 +214,80 @@ def _failure_message(name: str, error: Exception, kept: Path, root: Path) -> str
     )
 
 
-def execute_one(plan: Plan, notebook: SourceNotebook) -> Executed:
+# --- what changed ----------------------------------------------------------------------------
+
+
+def _inputs_digest(root: Path) -> str:
+    """A digest of what every notebook depends on beside itself and its parameters."""
+    digest = hashlib.sha256()
+    paths = [
+        *sorted((root / "data").rglob("*.csv")),
+        root / "book" / "references.bib",
+        *sorted((root / "src" / "gpufleet").rglob("*.py")),
+        root / "requirements.lock",
+    ]
+    for path in paths:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(notebook: SourceNotebook, parameters: Mapping[str, Value], inputs: str) -> str:
+    """What a notebook's executed copy depends on: its source, its parameters and the inputs."""
+    digest = hashlib.sha256(inputs.encode())
+    digest.update(notebook.path.read_bytes())
+    digest.update(json.dumps(parameters, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _site_digest(root: Path, fingerprints: Mapping[str, str]) -> str:
+    """What the built site depends on: the pages, the configuration and every notebook's run."""
+    digest = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode())
+    paths = [
+        root / "_config.yml",
+        root / "_toc.yml",
+        *sorted((root / "book").glob("*.md")),
+        *sorted((root / "_static").glob("*")),
+        *sorted((root / "_extra").glob("*")),
+    ]
+    for path in paths:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class Cache:
+    """Fingerprints of the last successful run, kept beside the build in _build/cache.json."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / "_build" / "cache.json"
+        try:
+            self.data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+        self.data.setdefault("notebooks", {})
+
+    def notebook(self, name: str) -> str | None:
+        return self.data["notebooks"].get(name)
+
+    def save(self, notebooks: Mapping[str, str], site: str | None) -> None:
+        self.data["notebooks"].update(notebooks)
+        if site is not None:
+            self.data["site"] = site
+        _write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+
+
+# --- executing -------------------------------------------------------------------------------
+
+
+def execute_one(plan: Plan, notebook: SourceNotebook, into: Path) -> Executed:
+    """Run one notebook with papermill into ``into``; a failure keeps it in _build/failed."""
     import papermill
 
     root = plan.root
-    work = root / "_build" / ".executing"
-    work.mkdir(parents=True, exist_ok=True)
-    scratch = work / f"{notebook.name}.ipynb"
+    scratch = into / f"{notebook.name}.ipynb"
     parameters = plan.parameters_for(notebook)
     started = time.perf_counter()
     try:
@@ -223,41 +307,46 @@ def execute_one(plan: Plan, notebook: SourceNotebook) -> Executed:
         if scratch.exists():
             os.replace(scratch, kept)
         raise RunError(_failure_message(notebook.name, error, kept, root)) from None
-    executed = tidy_executed(json.loads(scratch.read_text(encoding="utf-8")))
-    target = root / "book" / f"{notebook.name}.ipynb"
-    scratch.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(scratch, target)
+    executed = tidy_executed(json.loads(scratch.read_text(encoding="utf-8")), notebook.name)
+    _write_atomic(scratch, json.dumps(executed, indent=1, ensure_ascii=False) + "\n")
     return Executed(notebook.name, time.perf_counter() - started, parameters)
 
 
-def execute(plan: Plan, *, jobs: int = 1, log: Log = print) -> list[Executed]:
-    """Execute the planned notebooks, ``jobs`` at a time; the first failure stops the run."""
-    total = len(plan.notebooks)
-    for index, notebook in enumerate(plan.notebooks, start=1):
-        shown = " ".join(f"{k}={v}" for k, v in plan.parameters_for(notebook).items())
-        log(f"[{index}/{total}] {notebook.name}: queued" + (f" ({shown})" if shown else ""))
+def execute(
+    plan: Plan,
+    notebooks: Sequence[SourceNotebook],
+    into: Path,
+    *,
+    jobs: int = 1,
+    log: Log = print,
+) -> list[Executed]:
+    """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported."""
     done: list[Executed] = []
+    errors: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(execute_one, plan, nb): nb for nb in plan.notebooks}
-        errors = []
-        for future, notebook in futures.items():
-            try:
-                result = future.result()
-            except RunError as error:
-                errors.append(str(error))
-                continue
-            done.append(result)
-            log(f"  {notebook.name}: executed in {result.seconds:.1f} s")
+        futures = {pool.submit(execute_one, plan, nb, into): nb for nb in notebooks}
+        try:
+            for future, notebook in futures.items():
+                try:
+                    result = future.result()
+                except RunError as error:
+                    errors.append(str(error))
+                    continue
+                done.append(result)
+                log(f"  {notebook.name}: executed in {result.seconds:.1f} s")
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     if errors:
         raise RunError("\n".join(errors))
     return done
 
 
-# --- building ------------------------------------------------------------------------------
+# --- building --------------------------------------------------------------------------------
 
 
-def vendor_vega(root: Path) -> None:
-    """Write the Vega libraries into ``_static`` so charts render with no other host.
+def vendor_vega(static: Path) -> None:
+    """Write the Vega libraries into a ``_static`` folder so charts render with no other host.
 
     Altair's HTML output loads vega, vega-lite and vega-embed from a CDN unless
     ``window.VEGA_DEBUG`` names their versions; the bundle sets ``window.vega*``.
@@ -265,8 +354,7 @@ def vendor_vega(root: Path) -> None:
     import altair as alt
     import vl_convert
 
-    static = root / "_static"
-    static.mkdir(exist_ok=True)
+    static.mkdir(parents=True, exist_ok=True)
     versions = {
         "vega_version": alt.VEGA_VERSION,
         "vegalite_version": alt.VEGALITE_VERSION,
@@ -289,16 +377,34 @@ def vendor_vega(root: Path) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    scratch = path.with_suffix(path.suffix + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     scratch.write_text(text, encoding="utf-8")
     os.replace(scratch, path)
 
 
-def build(root: Path, *, log: Log = print) -> Path:
-    """Build the site with warnings as errors into a staging folder, then publish it."""
-    vendor_vega(root)
-    staging = root / "_build" / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "_static", "_extra")
+
+
+def stage_sources(root: Path, stage: Path, executed: Path) -> Path:
+    """A copy of the book's sources in ``stage``, with the freshly executed notebooks in it."""
+    source = stage / "src"
+    for name in BOOK_SOURCES:
+        origin = root / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns(".*"))
+        elif origin.is_file():
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, source / name)
+    for notebook in executed.glob("*.ipynb"):
+        shutil.copy2(notebook, source / "book" / notebook.name)
+    downloads.write(source, _data.load(root))
+    return source
+
+
+def build(source: Path, stage: Path, *, log: Log = print) -> Path:
+    """Build the staged sources with warnings as errors; returns the built html folder."""
+    vendor_vega(source / "_static")
     command = [
         str(Path(sys.executable).with_name("jupyter-book")),
         "build",
@@ -307,39 +413,42 @@ def build(root: Path, *, log: Log = print) -> Path:
         "-n",
         "--keep-going",
         "--path-output",
-        str(staging),
-        str(root),
+        str(stage / "out"),
+        str(source),
     ]
     log("building the site (jupyter-book, warnings are errors)")
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    completed = subprocess.run(command, cwd=source, capture_output=True, text=True)
     if completed.returncode != 0:
-        report = root / "_build" / "build-errors.log"
+        report = stage.parent / "build-errors.log"
         report.write_text(completed.stdout + completed.stderr, encoding="utf-8")
         output = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout + completed.stderr)
         problems = [
-            line.strip()
+            line.strip().replace(str(source) + os.sep, "")
             for line in output.splitlines()
             if "WARNING" in line or "ERROR" in line or "Error" in line
         ]
         raise RunError(
             "the book build failed; the previous site is untouched\n  "
             + "\n  ".join(problems[:15] or ["(no warning lines; see the log)"])
-            + f"\n  full log: {report.relative_to(root)}"
+            + f"\n  full log: {report.relative_to(stage.parent.parent)}"
         )
-    published = root / "_build" / "html"
-    old = root / "_build" / ".previous-html"
-    shutil.rmtree(old, ignore_errors=True)
-    if published.exists():
-        os.replace(published, old)
-    os.replace(staging / "_build" / "html", published)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
-    log(
-        f"site built in {time.perf_counter() - started:.1f} s: {published.relative_to(root)}"
-        "/index.html"
-    )
-    return published
+    log(f"  built in {time.perf_counter() - started:.1f} s")
+    return stage / "out" / "_build" / "html"
+
+
+def publish(root: Path, html: Path | None, executed: Path) -> None:
+    """Swap in the new site and the executed notebooks, each with one rename where possible."""
+    if html is not None:
+        published = root / "_build" / "html"
+        old = root / "_build" / ".previous-html"
+        shutil.rmtree(old, ignore_errors=True)
+        if published.exists():
+            os.replace(published, old)
+        os.replace(html, published)
+        shutil.rmtree(old, ignore_errors=True)
+    for notebook in executed.glob("*.ipynb"):
+        os.replace(notebook, root / "book" / notebook.name)
 
 
 @contextmanager
@@ -360,8 +469,68 @@ def exclusive(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run(the_plan: Plan, *, jobs: int = 1, build_site: bool = True, log: Log = print) -> None:
-    with exclusive(the_plan.root):
-        execute(the_plan, jobs=jobs, log=log)
-        if build_site:
-            build(the_plan.root, log=log)
+@dataclass
+class Outcome:
+    executed: list[str]
+    skipped: list[str]
+    built: bool
+
+
+def run(
+    the_plan: Plan,
+    *,
+    jobs: int = 1,
+    build_site: bool = True,
+    force: bool = False,
+    log: Log = print,
+) -> Outcome:
+    """Execute what changed, build into a staging folder, then publish; all or nothing."""
+    root = the_plan.root
+    with exclusive(root):
+        cache = Cache(root)
+        inputs = _inputs_digest(root)
+        prints = {
+            nb.name: fingerprint(nb, the_plan.parameters_for(nb), inputs)
+            for nb in the_plan.notebooks
+        }
+        stale = [
+            nb
+            for nb in the_plan.notebooks
+            if force
+            or cache.notebook(nb.name) != prints[nb.name]
+            or not (root / "book" / f"{nb.name}.ipynb").is_file()
+        ]
+        skipped = [nb.name for nb in the_plan.notebooks if nb not in stale]
+        total = len(the_plan.notebooks)
+        for index, notebook in enumerate(the_plan.notebooks, start=1):
+            shown = " ".join(f"{k}={v}" for k, v in the_plan.parameters_for(notebook).items())
+            state = "queued" if notebook in stale else "up to date, not run"
+            log(f"[{index}/{total}] {notebook.name}: {state}" + (f" ({shown})" if shown else ""))
+        stage = root / "_build" / ".stage"
+        shutil.rmtree(stage, ignore_errors=True)
+        executed_dir = stage / "executed"
+        executed_dir.mkdir(parents=True)
+        try:
+            done = execute(the_plan, stale, executed_dir, jobs=jobs, log=log)
+            all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
+            site = _site_digest(root, all_prints) if build_site else None
+            html = None
+            if build_site:
+                if (
+                    not done
+                    and not force
+                    and cache.data.get("site") == site
+                    and (root / "_build" / "html").is_dir()
+                ):
+                    log("nothing changed: the site is up to date")
+                else:
+                    html = build(stage_sources(root, stage, executed_dir), stage, log=log)
+            publish(root, html, executed_dir)
+            cache.save(
+                {nb.name: prints[nb.name] for nb in stale}, site if html is not None else None
+            )
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        if html is not None:
+            log("site published: _build/html/index.html")
+        return Outcome([r.name for r in done], skipped, html is not None)

@@ -1,0 +1,46 @@
+"""Each chapter's numbers as files readers can download (CSV and JSON), written at build time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from gpufleet import data as _data
+from gpufleet.results import glued_values
+
+FIELDS = ("name", "value", "unit", "headline", "description")
+
+
+def chapter_rows(executed: Path, project: _data.ProjectData) -> list[dict[str, object]]:
+    """Every number a chapter glued; headline numbers carry their unit and description."""
+    rows = []
+    for name, value in sorted(glued_values(executed).items()):
+        headline = project.headlines.get(name)
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "unit": headline.unit if headline else "",
+                "headline": bool(headline),
+                "description": headline.description if headline else "",
+            }
+        )
+    return rows
+
+
+def write(source: Path, project: _data.ProjectData) -> None:
+    """Write ``book/results/NAME.csv`` and ``.json`` for every executed notebook in ``source``."""
+    folder = source / "book" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    for executed in sorted((source / "book").glob("*.ipynb")):
+        rows = chapter_rows(executed, project)
+        (folder / f"{executed.stem}.json").write_text(
+            json.dumps(rows, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        (folder / f"{executed.stem}.csv").write_text(buffer.getvalue(), encoding="utf-8")
