@@ -21,8 +21,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", "__pycache__", "*.egg-info",
-                                ".pytest_cache", ".ruff_cache", ".hypothesis", "benchmarks")
+IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "_build",
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    "benchmarks",
+)
 #: A parameter that one chapter takes: the re-run touches that chapter and the build.
 ONE_PARAMETER = "cloud_usd_per_gpu_hour=2.5"
 
@@ -61,10 +70,13 @@ def ours(parent: Path, repeat: int) -> dict[str, float]:
     for attempt in range(repeat):
         root = fresh_copy(parent, f"ours-{attempt}")
         best["cold"] = min(best["cold"], timed([*gpufleet, "--root", str(root), "run"], root))
-        best["no change"] = min(best["no change"],
-                                timed([*gpufleet, "--root", str(root), "run"], root))
-        best["one parameter"] = min(best["one parameter"], timed(
-            [*gpufleet, "--root", str(root), "run", "--set", ONE_PARAMETER], root))
+        best["no change"] = min(
+            best["no change"], timed([*gpufleet, "--root", str(root), "run"], root)
+        )
+        best["one parameter"] = min(
+            best["one parameter"],
+            timed([*gpufleet, "--root", str(root), "run", "--set", ONE_PARAMETER], root),
+        )
     return best
 
 

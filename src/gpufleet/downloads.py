@@ -30,17 +30,17 @@ def chapter_rows(executed: Path, project: _data.ProjectData) -> list[dict[str, o
     return rows
 
 
-def write(source: Path, project: _data.ProjectData) -> None:
-    """Write ``book/results/NAME.csv`` and ``.json`` for every executed notebook in ``source``."""
-    folder = source / "book" / "results"
-    folder.mkdir(parents=True, exist_ok=True)
+def files(source: Path, project: _data.ProjectData) -> dict[str, bytes]:
+    """``book/results/NAME.csv`` and ``.json`` for every executed notebook in ``source``."""
+    written: dict[str, bytes] = {}
     for executed in sorted((source / "book").glob("*.ipynb")):
         rows = chapter_rows(executed, project)
-        (folder / f"{executed.stem}.json").write_text(
-            json.dumps(rows, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        written[f"book/results/{executed.stem}.json"] = (
+            json.dumps(rows, indent=1, sort_keys=True) + "\n"
+        ).encode()
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        (folder / f"{executed.stem}.csv").write_text(buffer.getvalue(), encoding="utf-8")
+        written[f"book/results/{executed.stem}.csv"] = buffer.getvalue().encode()
+    return written

@@ -14,8 +14,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpufleet import booksite, downloads
 from gpufleet import data as _data
-from gpufleet import downloads
 from gpufleet import params as _params
+from gpufleet.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
 from gpufleet.notebooks import SourceNotebook, discover
 from gpufleet.params import ParameterError, Value
 
@@ -182,14 +181,27 @@ _CHART_ID = re.compile(r"altair-viz-[0-9a-f]{32}")
 def tidy_executed(notebook: dict, name: str) -> dict:
     """Make an executed notebook reproducible and ready for the book.
 
-    Hides papermill's injected cell, drops run-specific metadata (timings, paths) and gives
-    cells and Altair's charts ids numbered in page order instead of random ones, so two
-    identical runs write identical files.
+    Hides papermill's injected cell, drops run-specific metadata (timings, paths), and numbers
+    cells, execution counts and Altair's charts in page order instead of by chance or by
+    kernel history, so two identical runs write identical files.
     """
     notebook.get("metadata", {}).pop("papermill", None)
+    notebook["cells"] = [
+        cell
+        for cell in notebook.get("cells", [])
+        if RESET_TAG not in cell.get("metadata", {}).get("tags", [])
+    ]
+    count = 0
     for index, cell in enumerate(notebook.get("cells", [])):
         if "id" in cell:
             cell["id"] = f"{name}-{index}"  # nbformat would otherwise draw random ids
+        if cell.get("execution_count") is not None:
+            # A reused kernel keeps counting across notebooks: number each notebook from 1.
+            count += 1
+            cell["execution_count"] = count
+            for output in cell.get("outputs", []):
+                if "execution_count" in output:
+                    output["execution_count"] = count
         meta = cell.get("metadata", {})
         meta.pop("papermill", None)
         meta.pop("execution", None)
@@ -204,14 +216,30 @@ def tidy_executed(notebook: dict, name: str) -> dict:
 
 
 def _failure_message(name: str, error: Exception, kept: Path, root: Path) -> str:
-    cell = getattr(error, "exec_count", None)
+    """Which notebook and cell failed, with what, and where the executed copy was kept."""
     ename = getattr(error, "ename", type(error).__name__)
     evalue = getattr(error, "evalue", str(error))
-    where = f" in cell [{cell}]" if cell else ""
+    where = ""
+    try:
+        cells = json.loads(kept.read_text(encoding="utf-8"))["cells"]
+        source_cells = [c for c in cells if not _generated(c)]
+        for position, cell in enumerate(source_cells, start=1):
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                first = "".join(cell.get("source", "")).strip().splitlines()[:1]
+                where = f" in cell {position}" + (f" ({first[0][:60]})" if first else "")
+                break
+    except (OSError, ValueError, KeyError):
+        pass
     return (
         f"notebook {name} failed{where}: {ename}: {evalue}\n"
         f"  the executed notebook is kept for inspection at {kept.relative_to(root)}"
     )
+
+
+def _generated(cell: dict) -> bool:
+    """A cell the runner or papermill added, not one of the source notebook's."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return RESET_TAG in tags or "injected-parameters" in tags
 
 
 # --- what changed ----------------------------------------------------------------------------
@@ -282,8 +310,9 @@ class Cache:
 # --- executing -------------------------------------------------------------------------------
 
 
-def execute_one(plan: Plan, notebook: SourceNotebook, into: Path) -> Executed:
+def execute_one(plan: Plan, notebook: SourceNotebook, into: Path, kernels: KernelPool) -> Executed:
     """Run one notebook with papermill into ``into``; a failure keeps it in _build/failed."""
+    import nbformat
     import papermill
 
     root = plan.root
@@ -292,16 +321,18 @@ def execute_one(plan: Plan, notebook: SourceNotebook, into: Path) -> Executed:
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(notebook.path),
+            with_reset(nbformat.read(notebook.path, as_version=4)),
             str(scratch),
             parameters=parameters,
             cwd=str(root),
-            kernel_name="python3",
+            kernel_name=KERNEL,
+            km=kernels.acquire(),
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
         )
     except Exception as error:
+        kernels.discard()
         kept = root / "_build" / "failed" / f"{notebook.name}.ipynb"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if scratch.exists():
@@ -323,20 +354,27 @@ def execute(
     """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported."""
     done: list[Executed] = []
     errors: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(execute_one, plan, nb, into): nb for nb in notebooks}
-        try:
-            for future, notebook in futures.items():
-                try:
-                    result = future.result()
-                except RunError as error:
-                    errors.append(str(error))
-                    continue
-                done.append(result)
-                log(f"  {notebook.name}: executed in {result.seconds:.1f} s")
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    kernels = KernelPool()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(execute_one, plan, nb, into, kernels): nb for nb in notebooks}
+            try:
+                for future, notebook in futures.items():
+                    try:
+                        result = future.result()
+                    except RunError as error:
+                        errors.append(str(error))
+                        continue
+                    done.append(result)
+                    log(f"  {notebook.name}: executed in {result.seconds:.1f} s")
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    except BaseException:
+        kernels.close()
+        raise
+    # On success the kernels stop in the background while the book builds.
+    kernels.close(wait=False)
     if errors:
         raise RunError("\n".join(errors))
     return done
@@ -345,14 +383,14 @@ def execute(
 # --- building --------------------------------------------------------------------------------
 
 
-def vendor_vega(static: Path) -> None:
-    """Write the Vega libraries into a ``_static`` folder so charts render with no other host.
+def vendor_vega(static: Path, cache: Path) -> None:
+    """Put the Vega libraries in a ``_static`` folder so charts render with no other host.
 
     Altair's HTML output loads vega, vega-lite and vega-embed from a CDN unless
-    ``window.VEGA_DEBUG`` names their versions; the bundle sets ``window.vega*``.
+    ``window.VEGA_DEBUG`` names their versions; the bundle sets ``window.vega*``. Making the
+    bundle takes vl-convert about a second, so it is kept in ``cache`` for the next build.
     """
     import altair as alt
-    import vl_convert
 
     static.mkdir(parents=True, exist_ok=True)
     versions = {
@@ -361,19 +399,20 @@ def vendor_vega(static: Path) -> None:
         "vegaembed_version": alt.VEGAEMBED_VERSION,
     }
     stamp = f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION} (generated; do not edit) */\n"
-    bundle = static / "vega-bundle.js"
-    if not bundle.is_file() or not bundle.read_text(encoding="utf-8").startswith(stamp):
+    kept = cache / "vega-bundle.js"
+    if not kept.is_file() or not kept.read_text(encoding="utf-8").startswith(stamp):
+        import vl_convert
+
         major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
         source = vl_convert.javascript_bundle(vl_version=f"v{major_minor}")
-        _write_atomic(bundle, stamp + "(function () {\n" + source + "\n})();\n")
+        _write_atomic(kept, stamp + "(function () {\n" + source + "\n})();\n")
+    shutil.copy2(kept, static / "vega-bundle.js")
     config = (
         "/* Tells Altair's chart loader that the Vega libraries are already on the page "
         "(generated; do not edit). */\n"
         f"window.VEGA_DEBUG = {json.dumps(versions, sort_keys=True)};\n"
     )
-    target = static / "vega-config.js"
-    if not target.is_file() or target.read_text(encoding="utf-8") != config:
-        _write_atomic(target, config)
+    _write_atomic(static / "vega-config.js", config)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -383,46 +422,43 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(scratch, path)
 
 
+#: The book's sources besides the executed notebooks.
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "_static", "_extra")
 
 
-def stage_sources(root: Path, stage: Path, executed: Path) -> Path:
-    """A copy of the book's sources in ``stage``, with the freshly executed notebooks in it."""
-    source = stage / "src"
+def stage_sources(root: Path, source: Path, executed: Path) -> Path:
+    """A fresh copy of the book's sources in ``source``, with the new executed notebooks.
+
+    Every build starts from scratch: Sphinx's incremental builds neither know that a page
+    pasting numbers from a notebook depends on it nor write the same bytes as a full build.
+    """
+    shutil.rmtree(source, ignore_errors=True)
     for name in BOOK_SOURCES:
         origin = root / name
         if origin.is_dir():
-            shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns(".*"))
+            shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns(".*", "*.js.tmp"))
         elif origin.is_file():
             source.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, source / name)
     for notebook in executed.glob("*.ipynb"):
         shutil.copy2(notebook, source / "book" / notebook.name)
-    downloads.write(source, _data.load(root))
+    for name, content in downloads.files(source, _data.load(root)).items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(content)
     return source
 
 
-def build(source: Path, stage: Path, *, log: Log = print) -> Path:
-    """Build the staged sources with warnings as errors; returns the built html folder."""
-    vendor_vega(source / "_static")
-    command = [
-        str(Path(sys.executable).with_name("jupyter-book")),
-        "build",
-        "--all",
-        "-W",
-        "-n",
-        "--keep-going",
-        "--path-output",
-        str(stage / "out"),
-        str(source),
-    ]
-    log("building the site (jupyter-book, warnings are errors)")
+def build(source: Path, out: Path, *, log: Log = print) -> Path:
+    """Build ``source`` with warnings as errors into ``out``; returns the built html folder."""
+    vendor_vega(source / "_static", out.parent.parent / "vega")
+    log("building the site (warnings are errors)")
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=source, capture_output=True, text=True)
-    if completed.returncode != 0:
-        report = stage.parent / "build-errors.log"
-        report.write_text(completed.stdout + completed.stderr, encoding="utf-8")
-        output = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout + completed.stderr)
+    shutil.rmtree(out, ignore_errors=True)
+    succeeded, output = booksite.build(source, out, all_pages=True)
+    if not succeeded:
+        report = out.parent.parent / "build-errors.log"  # _build/, beside the site
+        report.write_text(output, encoding="utf-8")
+        output = re.sub(r"\x1b\[[0-9;]*m", "", output)
         problems = [
             line.strip().replace(str(source) + os.sep, "")
             for line in output.splitlines()
@@ -431,21 +467,24 @@ def build(source: Path, stage: Path, *, log: Log = print) -> Path:
         raise RunError(
             "the book build failed; the previous site is untouched\n  "
             + "\n  ".join(problems[:15] or ["(no warning lines; see the log)"])
-            + f"\n  full log: {report.relative_to(stage.parent.parent)}"
+            + f"\n  full log: {report.relative_to(report.parent.parent)}"
         )
     log(f"  built in {time.perf_counter() - started:.1f} s")
-    return stage / "out" / "_build" / "html"
+    return out / "_build" / "html"
 
 
 def publish(root: Path, html: Path | None, executed: Path) -> None:
-    """Swap in the new site and the executed notebooks, each with one rename where possible."""
+    """Swap in a copy of the new site with one rename, then the executed notebooks."""
     if html is not None:
         published = root / "_build" / "html"
-        old = root / "_build" / ".previous-html"
-        shutil.rmtree(old, ignore_errors=True)
+        fresh = root / "_build" / ".html-new"
+        old = root / "_build" / ".html-old"
+        for leftover in (fresh, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.copytree(html, fresh)
         if published.exists():
             os.replace(published, old)
-        os.replace(html, published)
+        os.replace(fresh, published)
         shutil.rmtree(old, ignore_errors=True)
     for notebook in executed.glob("*.ipynb"):
         os.replace(notebook, root / "book" / notebook.name)
@@ -506,6 +545,8 @@ def run(
             shown = " ".join(f"{k}={v}" for k, v in the_plan.parameters_for(notebook).items())
             state = "queued" if notebook in stale else "up to date, not run"
             log(f"[{index}/{total}] {notebook.name}: {state}" + (f" ({shown})" if shown else ""))
+        if build_site:
+            booksite.preload()  # Sphinx's imports, while the kernels work
         stage = root / "_build" / ".stage"
         shutil.rmtree(stage, ignore_errors=True)
         executed_dir = stage / "executed"
@@ -524,7 +565,8 @@ def run(
                 ):
                     log("nothing changed: the site is up to date")
                 else:
-                    html = build(stage_sources(root, stage, executed_dir), stage, log=log)
+                    source = stage_sources(root, stage / "src", executed_dir)
+                    html = build(source, stage / "out", log=log)
             publish(root, html, executed_dir)
             cache.save(
                 {nb.name: prints[nb.name] for nb in stale}, site if html is not None else None
