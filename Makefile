@@ -29,6 +29,7 @@ $(STAMP): requirements.lock pyproject.toml
 # Times our runner (cold, no change, one parameter) against plain jupyter-book executing the
 # notebooks itself, and prints the ratios the project targets.
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_montecarlo.py
 	$(BIN)/python benchmarks/run_bench.py
 
 lint: $(STAMP)

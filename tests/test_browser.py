@@ -25,6 +25,8 @@ CHART_PAGES = {
     "book/emissions.html": 2,
     "book/training.html": 4,
     "book/validation.html": 1,
+    "book/uncertainty.html": 2,
+    "book/scenarios.html": 1,
 }
 
 

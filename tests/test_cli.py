@@ -64,7 +64,8 @@ def tree_digest(folder) -> str:
         ),
         (
             ["--scenario", "optimistic"],
-            "--scenario 'optimistic': no such scenario; known scenarios: announced",
+            "--scenario 'optimistic': no such scenario; known scenarios: announced, "
+            "high-cost, low-cost",
         ),
     ],
 )
@@ -117,21 +118,22 @@ def test_params_json_lists_every_parameter(site, project):
     assert mfu["default"] == 0.41
     assert mfu["unit"] == "fraction"
     assert (mfu["low"], mfu["high"]) == (0.38, 0.43)
-    assert mfu["notebooks"] == ["fleet", "training"]
+    assert mfu["notebooks"] == ["fleet", "training", "uncertainty"]
     assert mfu["source"] == ["llama3herd2024"]
     assert listed["other_gpu"]["choices"] == ["h100_pcie", "h200_sxm", "a100_sxm_80gb", "mi300x"]
 
 
 def test_params_text(site):
     shown = gpufleet(site, "params", check=True).stdout
-    assert "mfu = 0.41 fraction   [fleet, training]" in shown
+    assert "mfu = 0.41 fraction   [fleet, training, uncertainty]" in shown
     assert "allowed: a number from 0 to 1; plausible 0.38 to 0.43" in shown
 
 
 def test_results_json(site, project):
     found = json.loads(gpufleet(site, "results", "--json", check=True).stdout)
     assert set(found) == set(project.headlines)
-    assert found["h100_count"] == {
+    h100 = found["h100_count"]
+    assert {k: h100[k] for k in ("value", "unit", "notebook", "description")} == {
         "value": 350000,
         "unit": "count",
         "notebook": "fleet",

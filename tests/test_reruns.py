@@ -43,7 +43,8 @@ def test_no_change_runs_nothing(project_copy):
 def test_one_parameter_reruns_exactly_its_notebooks(project_copy):
     completed = gpufleet(project_copy, "run", "--set", "grid_kgco2e_per_kwh=0.5", check=True)
     ran = {name for name, state in _states(completed.stdout).items() if state == "queued"}
-    assert ran == {"emissions", "training", "validation"}  # the notebooks that take it
+    # The notebooks that take it.
+    assert ran == {"emissions", "training", "validation", "uncertainty"}
     executed = {
         line.split(":")[0].strip()
         for line in completed.stdout.splitlines()

@@ -113,3 +113,94 @@ def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt
             subtitle="Each bar: the parameter over its sourced range, the others as in this run",
         ),
     ).properties(width=WIDTH, height=alt.Step(26))
+
+
+def tornado_by_output(
+    frame: pd.DataFrame, *, labels: dict[str, str], title: str, first: str | None = None
+) -> alt.Chart:
+    """Tornado charts for many numbers in one, with a menu to pick the number.
+
+    ``frame`` is :func:`gpufleet.sensitivity.swings`'s table; ``labels`` names each output
+    (with its unit) in the menu; ``first`` is the output shown until the reader picks another.
+    """
+    data = frame.assign(
+        start=frame[["at_low", "at_high"]].min(axis=1),
+        end=frame[["at_low", "at_high"]].max(axis=1),
+        label=frame["output"].map(labels),
+    )
+    options = [labels[key] for key in labels if key in set(frame["output"])]
+    pick = alt.param(
+        name="number",
+        value=labels[first] if first in labels else options[0],
+        bind=alt.binding_select(options=options, name="Number: "),
+    )
+    return (
+        alt.Chart(
+            data,
+            title=alt.TitleParams(
+                title,
+                subtitle="Each bar: the parameter over its sourced range, the others at "
+                "this run's values. Pick a number below the chart.",
+            ),
+        )
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X("start:Q", title="value (unit in the menu)", scale=alt.Scale(zero=False)),
+            x2="end:Q",
+            y=alt.Y(
+                "parameter:N", sort=alt.EncodingSortField("swing", order="descending"), title=None
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="number"),
+                alt.Tooltip("parameter:N"),
+                alt.Tooltip("low_value:N", title="low value"),
+                alt.Tooltip("at_low:Q", title="number at low", format=",.4~g"),
+                alt.Tooltip("high_value:N", title="high value"),
+                alt.Tooltip("at_high:Q", title="number at high", format=",.4~g"),
+            ],
+        )
+        .add_params(pick)
+        .transform_filter(alt.datum.label == pick)
+        .properties(width=WIDTH, height=alt.Step(22))
+    )
+
+
+def histogram(
+    samples, *, title: str, quantity: str, unit: str, central: float, bins: int = 40
+) -> alt.LayerChart:
+    """A distribution of samples, pre-binned so that the page carries a few dozen numbers."""
+    import numpy as np
+
+    counts, edges = np.histogram(samples, bins=bins)
+    data = pd.DataFrame({"start": edges[:-1], "end": edges[1:], "share": counts / counts.sum()})
+    p5, p50, p95 = np.percentile(samples, [5, 50, 95])
+    marks = pd.DataFrame(
+        {
+            "value": [p5, p50, p95, central],
+            "what": ["5th percentile", "median", "95th percentile", "this run"],
+        }
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=PALETTE[0], opacity=0.8)
+        .encode(
+            x=alt.X("start:Q", title=f"{quantity} ({unit})", scale=alt.Scale(zero=False)),
+            x2="end:Q",
+            y=alt.Y("share:Q", title="share of samples", axis=alt.Axis(format="%")),
+            tooltip=[
+                alt.Tooltip("start:Q", title="from", format=",.4~g"),
+                alt.Tooltip("end:Q", title="to", format=",.4~g"),
+                alt.Tooltip("share:Q", title="share", format=".1%"),
+            ],
+        )
+    )
+    rules = (
+        alt.Chart(marks)
+        .mark_rule(strokeWidth=2)
+        .encode(
+            x="value:Q",
+            color=alt.Color("what:N", title=None, scale=alt.Scale(range=PALETTE[1:5])),
+            tooltip=[alt.Tooltip("what:N"), alt.Tooltip("value:Q", format=",.4~g")],
+        )
+    )
+    return alt.layer(bars, rules, title=title).properties(width=WIDTH, height=180)

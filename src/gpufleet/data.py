@@ -124,6 +124,15 @@ def _words(raw: str) -> tuple[str, ...]:
     return tuple(raw.split())
 
 
+DISTRIBUTIONS = ("triangular", "uniform")
+
+
+def _distribution(raw: str) -> str:
+    if raw not in DISTRIBUTIONS:
+        raise ValueError(f"{raw!r} is not a distribution; allowed: {', '.join(DISTRIBUTIONS)}")
+    return raw
+
+
 def _param_type(raw: str) -> str:
     if raw not in ("int", "float", "choice"):
         raise ValueError(f"{raw!r} is not a parameter type; allowed: int, float, choice")
@@ -245,6 +254,7 @@ class Parameter:
     min: float | None
     max: float | None
     choices: tuple[str, ...]
+    distribution: str | None
     description: str
     source: tuple[str, ...]
     note: str | None
@@ -315,6 +325,7 @@ _PARAMETER_COLUMNS = (
     Column("min", _number, required=False),
     Column("max", _number, required=False),
     Column("choices", _words, required=False),
+    Column("distribution", _distribution, required=False),
     Column("description", _text),
     Column("source", _words),
     Column("note", _text, required=False),
@@ -358,7 +369,7 @@ def _parameter(row: dict[str, object]) -> Parameter:
             raise DataError(f"{where}, column choices: a choice parameter needs its choices")
         if raw_default not in choices:
             raise DataError(f"{where}, column default: {raw_default!r} is not one of its choices")
-        for column in ("low", "high", "min", "max", "unit"):
+        for column in ("low", "high", "min", "max", "unit", "distribution"):
             if row[column] is not None:
                 raise DataError(f"{where}, column {column}: must be empty for a choice parameter")
         row["choices"] = choices
@@ -378,6 +389,11 @@ def _parameter(row: dict[str, object]) -> Parameter:
     low, high, lo, hi = row["low"], row["high"], row["min"], row["max"]
     if (low is None) != (high is None):
         raise DataError(f"{where}, columns low/high: give both or neither")
+    if row["distribution"] is not None and (low is None or low == high):
+        raise DataError(
+            f"{where}, column distribution: {row['distribution']} needs a sourced range "
+            "(low below high)"
+        )
     if low is not None and not low <= default <= high:
         raise DataError(f"{where}, column default: {default} is outside its range {low}..{high}")
     for column, value in (("default", default), ("low", low), ("high", high)):

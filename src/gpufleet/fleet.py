@@ -23,9 +23,9 @@ def compute(values: Mapping[str, object], project: ProjectData) -> model.FleetCo
     other = project.accelerators[str(values["other_gpu"])]
     metric = str(values["equivalence_metric"])
     return model.fleet_compute(
-        h100_count=float(values["h100_count"]),
-        h100_equivalents_total=float(values["h100_equivalents_total"]),
-        mfu=float(values["mfu"]),
+        h100_count=values["h100_count"],
+        h100_equivalents_total=values["h100_equivalents_total"],
+        mfu=values["mfu"],
         h100_metric_value=h100.metric(metric),
         other_metric_value=other.metric(metric),
         h100_bf16_tflops=h100.bf16_dense_tflops,
@@ -101,14 +101,12 @@ def groups(values: Mapping[str, object], project: ProjectData) -> tuple[Group, G
     other = project.accelerators[str(values["other_gpu"])]
     metric = str(values["equivalence_metric"])
     other_count = model.other_gpu_count(
-        model.other_h100_equivalents(
-            float(values["h100_equivalents_total"]), float(values["h100_count"])
-        ),
+        model.other_h100_equivalents(values["h100_equivalents_total"], values["h100_count"]),
         h100.metric(metric),
         other.metric(metric),
     )
     return (
-        Group("H100s", h100, float(values["h100_count"])),
+        Group("H100s", h100, values["h100_count"]),
         Group(f"other GPUs ({other.name})", other, other_count),
     )
 
@@ -174,7 +172,7 @@ class Cost:
 def unit_price_usd(group: Group, values: Mapping[str, object]) -> float:
     """The GPU's price: the parameter for the H100, data/accelerators.csv for the others."""
     if group.accelerator.id == REFERENCE_GPU:
-        return float(values["h100_unit_price_usd"])
+        return values["h100_unit_price_usd"]
     if group.accelerator.unit_price_usd is None:
         raise ValueError(f"{group.accelerator.id} has no unit price in data/accelerators.csv")
     return group.accelerator.unit_price_usd

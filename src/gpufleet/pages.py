@@ -40,6 +40,7 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
     for param in project.parameters.values():
         plausible = (
             f"{_number(param.low)} to {_number(param.high)}"
+            + (f" ({param.distribution})" if param.distribution else "")
             if param.low is not None
             else "no sourced range"
         )

@@ -12,6 +12,8 @@ from pathlib import Path
 from gpufleet import data as _data
 
 GLUE_MIME = "application/papermill.record/text/plain"
+UNCERTAINTY = "uncertainty"
+PERCENTILE_NAMES = ("p5", "p50", "p95")
 
 
 def glued_values(executed: Path) -> dict[str, float]:
@@ -49,4 +51,10 @@ def collect(root: Path) -> dict[str, dict[str, object]]:
             "notebook": headline.notebook,
             "description": headline.description,
         }
+    # Percentiles come from the uncertainty chapter's latest run, where it has run.
+    executed = root / "book" / f"{UNCERTAINTY}.ipynb"
+    spread = glued_values(executed) if executed.is_file() else {}
+    for key, row in results.items():
+        if all(f"{key}__{name}" in spread for name in PERCENTILE_NAMES):
+            row.update({name: spread[f"{key}__{name}"] for name in PERCENTILE_NAMES})
     return results

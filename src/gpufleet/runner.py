@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpufleet import booksite, downloads
+from gpufleet import booksite, downloads, scenarios
 from gpufleet import data as _data
 from gpufleet import params as _params
 from gpufleet.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
@@ -68,47 +68,6 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def scenario_path(root: Path, spec: str) -> Path:
-    """A scenario by name (``data/scenarios/NAME.yaml``) or by path."""
-    candidate = Path(spec)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        return candidate if candidate.is_absolute() else Path.cwd() / candidate
-    named = root / "data" / "scenarios" / f"{spec}.yaml"
-    if named.is_file():
-        return named
-    known = sorted(p.stem for p in (root / "data" / "scenarios").glob("*.yaml"))
-    raise ParameterError(
-        f"--scenario {spec!r}: no such scenario; known scenarios: {', '.join(known) or 'none'}"
-        " (or give the path of a .yaml file)"
-    )
-
-
-def load_scenario(path: Path) -> dict[str, object]:
-    """Read a scenario file safely: a mapping with ``description`` and ``parameters``."""
-    import yaml
-
-    if not path.is_file():
-        raise ParameterError(f"scenario {path}: file not found")
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ParameterError(f"scenario {path}: not valid YAML ({error})") from None
-    if not isinstance(content, dict):
-        raise ParameterError(
-            f"scenario {path}: expected a mapping with 'description' and 'parameters'"
-        )
-    unknown = sorted(set(content) - {"description", "parameters", "sources"})
-    if unknown:
-        raise ParameterError(
-            f"scenario {path}: unknown key(s) {', '.join(unknown)}; allowed: "
-            "description, parameters, sources"
-        )
-    values = content.get("parameters") or {}
-    if not isinstance(values, dict):
-        raise ParameterError(f"scenario {path}: 'parameters' must be a mapping of NAME: VALUE")
-    return values
-
-
 def plan(
     root: Path,
     *,
@@ -133,14 +92,9 @@ def plan(
     requested: dict[str, object] = {}
     label = None
     if scenario:
-        path = scenario_path(root, scenario)
-        label = path.stem
-        values = {str(name): value for name, value in load_scenario(path).items()}
-        try:
-            _params.validate(values, project)
-        except ParameterError as error:
-            raise ParameterError(f"scenario {path}: {error}") from None
-        requested.update(values)
+        loaded = scenarios.load(scenarios.resolve(root, scenario), project)
+        label = loaded.name
+        requested.update(loaded.parameters)
     for text in sets:
         name, value = parse_assignment(text)
         requested[name] = value
@@ -149,7 +103,7 @@ def plan(
     # Cross-parameter checks see the whole set of values the run will use.
     _params.validate({**_params.defaults(project), **overrides}, project)
     taken = {name for nb in selected for name in nb.parameters}
-    for name in overrides:
+    for name in (parse_assignment(text)[0] for text in sets):  # a scenario may set more
         if name not in taken:
             users = [nb.name for nb in available if name in nb.parameters]
             raise ParameterError(
@@ -250,6 +204,7 @@ def _inputs_digest(root: Path) -> str:
     digest = hashlib.sha256()
     paths = [
         *sorted((root / "data").rglob("*.csv")),
+        *sorted((root / "data").rglob("*.yaml")),
         root / "book" / "references.bib",
         *sorted((root / "src" / "gpufleet").rglob("*.py")),
         root / "requirements.lock",

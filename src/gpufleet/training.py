@@ -28,13 +28,13 @@ class Run:
 
 def capex_per_gpu_usd(values: Mapping[str, object]) -> float:
     """An H100 with its share of server and network (buildings aside)."""
-    compute = float(values["h100_unit_price_usd"]) + float(values["server_overhead_usd_per_gpu"])
-    return compute + model.network_capex_usd(compute, float(values["network_share_of_it_capex"]))
+    compute = values["h100_unit_price_usd"] + values["server_overhead_usd_per_gpu"]
+    return compute + model.network_capex_usd(compute, values["network_share_of_it_capex"])
 
 
 def run(values: Mapping[str, object]) -> Run:
     """Energy, emissions and cost of a run of ``training_gpu_hours`` on H100s."""
-    hours = float(values["training_gpu_hours"])
+    hours = values["training_gpu_hours"]
     energy = model.training_energy_mwh(hours, values["training_gpu_power_w"], values["pue"])
     return Run(
         gpu_hours=hours,
