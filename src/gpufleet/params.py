@@ -96,10 +96,14 @@ def _nearest(name: str, candidates: Iterable[str]) -> str | None:
 def unknown_name_error(name: str, known: Iterable[str]) -> ParameterError:
     known = sorted(known)
     hint = _nearest(name, known)
-    message = f"unknown parameter {name!r}"
     if hint:
-        message += f"; did you mean {hint!r}?"
-    return ParameterError(message + f" (known parameters: {', '.join(known)}; see gpufleet params)")
+        return ParameterError(
+            f"unknown parameter {name!r}; did you mean {hint!r}? "
+            f"(`gpufleet params` lists all {len(known)})"
+        )
+    return ParameterError(
+        f"unknown parameter {name!r} (known parameters: {', '.join(known)}; see gpufleet params)"
+    )
 
 
 def _constraints(values: Mapping[str, Value], project: ProjectData) -> None:
