@@ -19,20 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from gpufleet import files
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-IGNORE = shutil.ignore_patterns(
-    ".venv",
-    "_build",
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    "benchmarks",
-)
-#: A parameter that one chapter takes: the re-run touches that chapter and the build.
+#: A parameter that one chapter takes (and the uncertainty chapter, which takes them all).
 ONE_PARAMETER = "cloud_usd_per_gpu_hour=2.5"
 
 
@@ -46,11 +37,7 @@ def timed(command: list[str], cwd: Path) -> float:
 
 
 def fresh_copy(parent: Path, name: str) -> Path:
-    target = parent / name
-    shutil.copytree(ROOT, target, ignore=IGNORE)
-    for executed in (target / "book").glob("*.ipynb"):
-        executed.unlink()
-    return target
+    return files.copy_project(ROOT, parent / name)
 
 
 def peer_copy(parent: Path, name: str, mode: str) -> Path:

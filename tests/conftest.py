@@ -9,28 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gpufleet import data
+from gpufleet import data, files
 
 ROOT = Path(__file__).resolve().parents[1]
 GPUFLEET = str(Path(sys.executable).with_name("gpufleet"))
-IGNORED = shutil.ignore_patterns(
-    ".venv",
-    "_build",
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".hypothesis",
-)
 
 
 def copy_project(target: Path) -> Path:
-    """A copy of the project's source files (no venv, no build, no executed notebooks)."""
-    shutil.copytree(ROOT, target, ignore=IGNORED)
-    for executed in (target / "book").glob("*.ipynb"):
-        executed.unlink()
-    return target
+    """A copy of the project's sources (no venv, no build, no executed notebooks)."""
+    return files.copy_project(ROOT, target)
 
 
 def gpufleet(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:

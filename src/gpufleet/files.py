@@ -1,8 +1,9 @@
-"""Writing files so that a reader never sees half of one."""
+"""Files: written so that a reader never sees half of one, and copies of the project."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 
@@ -12,3 +13,27 @@ def write_atomic(path: Path, text: str) -> None:
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     scratch.write_text(text, encoding="utf-8")
     os.replace(scratch, path)
+
+
+#: What a copy of the project leaves out: environments, builds, caches.
+NOT_SOURCES = (
+    ".venv",
+    "_build",
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+)
+
+
+def copy_project(root: Path, target: Path) -> Path:
+    """A copy of the project's sources (no environment, no build, no executed notebooks).
+
+    The tests and the benchmark run the report in such copies, leaving the checkout alone.
+    """
+    shutil.copytree(root, target, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+    for executed in (target / "book").glob("*.ipynb"):
+        executed.unlink()
+    return target

@@ -33,7 +33,6 @@ Log = Callable[[str], None]
 
 def _inputs_digest(root: Path) -> str:
     """A digest of what every notebook depends on beside itself and its parameters."""
-    digest = hashlib.sha256()
     paths = [
         *sorted((root / "data").rglob("*.csv")),
         *sorted((root / "data").rglob("*.yaml")),
@@ -41,6 +40,11 @@ def _inputs_digest(root: Path) -> str:
         *sorted((root / "src" / "gpufleet").rglob("*.py")),
         root / "requirements.lock",
     ]
+    return _digest_files(hashlib.sha256(), root, paths)
+
+
+def _digest_files(digest, root: Path, paths: list[Path]) -> str:
+    """Fold each existing file's name and bytes into ``digest``."""
     for path in paths:
         if path.is_file():
             digest.update(str(path.relative_to(root)).encode())
@@ -58,7 +62,6 @@ def fingerprint(notebook: SourceNotebook, parameters: Mapping[str, Value], input
 
 def _site_digest(root: Path, fingerprints: Mapping[str, str]) -> str:
     """What the built site depends on: the pages, the configuration and every notebook's run."""
-    digest = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode())
     paths = [
         root / "_config.yml",
         root / "_toc.yml",
@@ -66,11 +69,8 @@ def _site_digest(root: Path, fingerprints: Mapping[str, str]) -> str:
         *sorted((root / "_static").glob("*")),
         *sorted((root / "_extra").glob("*")),
     ]
-    for path in paths:
-        if path.is_file():
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    seed = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode())
+    return _digest_files(seed, root, paths)
 
 
 class Cache:
