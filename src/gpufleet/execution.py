@@ -122,7 +122,7 @@ def execute_one(plan: Plan, notebook: SourceNotebook, into: Path, kernels: Kerne
             parameters=parameters,
             cwd=str(root),
             kernel_name=KERNEL,
-            km=kernels.acquire(),
+            km=kernels.acquire(str(root)),
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
@@ -150,7 +150,7 @@ def execute(
     """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported."""
     done: list[Executed] = []
     errors: list[str] = []
-    kernels = KernelPool()
+    kernels = KernelPool(plan.root / "_build" / "kernels.log")
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {pool.submit(execute_one, plan, nb, into, kernels): nb for nb in notebooks}

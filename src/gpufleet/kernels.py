@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -32,16 +33,26 @@ def with_reset(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 class KernelPool:
-    def __init__(self) -> None:
+    def __init__(self, log: Path) -> None:
+        """A pool whose kernels write their own messages to ``log`` (emptied here)."""
+        self._log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("", encoding="utf-8")
         self._local = threading.local()
         self._managers: list[AsyncKernelManager] = []
         self._lock = threading.Lock()
 
-    def acquire(self) -> AsyncKernelManager:
-        """This thread's kernel manager (papermill starts its kernel on first use)."""
+    def acquire(self, cwd: str) -> AsyncKernelManager:
+        """This thread's kernel manager, its kernel started in ``cwd`` on first use.
+
+        The kernel's own messages (such as its notice that it talks over local TCP) go to the
+        pool's log rather than the run's output; a notebook's errors are in the notebook.
+        """
         manager = getattr(self._local, "manager", None)
         if manager is None:
             manager = AsyncKernelManager(kernel_name=KERNEL)
+            with self._log.open("a", encoding="utf-8") as stream:
+                asyncio.run(manager.start_kernel(cwd=cwd, stdout=stream, stderr=stream))
             self._local.manager = manager
             with self._lock:
                 self._managers.append(manager)
