@@ -8,7 +8,7 @@ from gpufleet.data import UNSOURCED, ProjectData
 from gpufleet.params import Checked, Value, allowed
 
 
-def _cite(keys: Iterable[str]) -> str:
+def cite(keys: Iterable[str]) -> str:
     keys = [key for key in keys if key != UNSOURCED]
     if not keys:
         return "no published source (see note)"
@@ -25,7 +25,7 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
-def _number(value: float | int | None) -> str:
+def number_text(value: float | int | None) -> str:
     """A figure as a reader expects it: thousands separated, no spurious decimals."""
     if value is None:
         return ""
@@ -39,7 +39,7 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
     rows = []
     for param in project.parameters.values():
         plausible = (
-            f"{_number(param.low)} to {_number(param.high)}"
+            f"{number_text(param.low)} to {number_text(param.high)}"
             + (f" ({param.distribution})" if param.distribution else "")
             if param.low is not None
             else "no sourced range"
@@ -50,12 +50,12 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
             [
                 f"`{param.name}`",
                 ", ".join(f"[{n}]({n}.ipynb)" for n in users.get(param.name, [])) or "none yet",
-                f"`{param.default}`" if param.type == "choice" else _number(param.default),
+                f"`{param.default}`" if param.type == "choice" else number_text(param.default),
                 param.unit or "",
                 plausible,
                 allowed(param),
                 param.description + (f". {param.note}" if param.note else ""),
-                _cite(param.source),
+                cite(param.source),
             ]
         )
     return markdown_table(
@@ -77,12 +77,12 @@ def facts_markdown(project: ProjectData) -> str:
     rows = [
         [
             f"`{f.key}`",
-            _number(f.value),
+            number_text(f.value),
             f.unit,
             f.date,
             f'"{f.quote}"' if f.quote else "",
             f.note or "",
-            _cite(f.source),
+            cite(f.source),
         ]
         for f in project.facts.values()
     ]
@@ -106,14 +106,14 @@ def accelerators_markdown(project: ProjectData, *, notes: bool = True) -> str:
     rows = [
         [
             g.name,
-            _number(g.tdp_w),
-            _number(g.bf16_dense_tflops),
-            _number(g.fp8_dense_tflops) or "none",
-            _number(g.memory_gb),
-            _number(g.memory_bandwidth_tbps),
+            number_text(g.tdp_w),
+            number_text(g.bf16_dense_tflops),
+            number_text(g.fp8_dense_tflops) or "none",
+            number_text(g.memory_gb),
+            number_text(g.memory_bandwidth_tbps),
         ]
         + ([g.note or ""] if notes else [])
-        + [_cite(g.source)]
+        + [cite(g.source)]
         for g in project.accelerators.values()
     ]
     return markdown_table(header, rows)
@@ -128,9 +128,9 @@ def run_parameters_markdown(checked: Checked) -> str:
         if param.type == "choice":
             return f"`{value}`"
         return (
-            f"{_number(value)} {param.unit}"
+            f"{number_text(value)} {param.unit}"
             if param.unit not in (None, "count")
-            else _number(value)
+            else number_text(value)
         )
 
     changed = checked.changed()
