@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
 
 import pytest
 
+from gpufleet import site
+from gpufleet.errors import RunError
 from tests.conftest import GPUFLEET, copy_project, gpufleet
 from tests.test_cli import tree_digest
 
@@ -83,6 +86,26 @@ def test_identical_runs_give_identical_results_and_site(project_copy):
     assert tree_digest(project_copy / "_build" / "html") == site
     assert {p.name: p.read_bytes() for p in (project_copy / "book").glob("*.ipynb")} == notebooks
     assert str(project_copy) not in json.dumps(notebooks["fleet.ipynb"].decode())
+
+
+def test_an_incremental_build_writes_the_site_a_build_from_scratch_writes(project_copy):
+    html = project_copy / "_build" / "html"
+    try:
+        incremental = gpufleet(project_copy, "run", "--set", "pue=1.3", check=True)
+        # The six chapters that take it, not the introduction, references or parameters.
+        assert "building the site, 6 changed page(s)" in incremental.stdout
+        site = tree_digest(html)
+        # The introduction pastes the facility power from the power chapter: it was rebuilt.
+        results = json.loads(gpufleet(project_copy, "results", "--json", check=True).stdout)
+        facility_mw = results["facility_power_mw"]["value"]
+        assert facility_mw == pytest.approx(1.3 / 1.08 * 1105, rel=0.01)
+        intro = (html / "book" / "intro.html").read_text()
+        assert f'<span class="pasted-text">{facility_mw:,.0f}</span> MW at the facility' in intro
+        scratch = gpufleet(project_copy, "run", "--set", "pue=1.3", "--force", check=True)
+        assert "building the site from scratch" in scratch.stdout
+        assert tree_digest(html) == site
+    finally:
+        gpufleet(project_copy, "run", check=True)
 
 
 def test_a_failing_notebook_leaves_the_site(project_copy):
@@ -175,3 +198,84 @@ def test_downloads_are_published(project_copy):
     assert json.loads(notebook.read_text())["cells"]
     html = (project_copy / "_build" / "html" / "book" / "power.html").read_text()
     assert f"_downloads/{power_csv.parent.name}/power.csv" in html
+
+
+def test_sync_tree_writes_only_what_changed(tmp_path):
+    source, target = tmp_path / "source", tmp_path / "target"
+    for folder in (source / "book", target / "book", target / "gone"):
+        folder.mkdir(parents=True)
+    (source / "book" / "same.md").write_text("same")
+    (source / "book" / "new.md").write_text("new")
+    (source / "book" / "edited.md").write_text("after")
+    (target / "book" / "same.md").write_text("same")
+    (target / "book" / "edited.md").write_text("before")
+    (target / "gone" / "old.md").write_text("old")
+    os.utime(target / "book" / "same.md", ns=(1, 1))
+    changed = site.sync_tree(source, target)
+    assert sorted(changed) == ["book/edited.md", "book/new.md", "gone/old.md"]
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*")) == [
+        "book",
+        "book/edited.md",
+        "book/new.md",
+        "book/same.md",
+    ]
+    assert (target / "book" / "edited.md").read_text() == "after"
+    assert (target / "book" / "same.md").stat().st_mtime_ns == 1  # untouched
+    assert site.sync_tree(source, target) == []
+
+
+def test_publishing_shares_the_unchanged_files_of_the_previous_site(tmp_path):
+    built = tmp_path / "_build" / "sphinx" / "html"
+    built.mkdir(parents=True)
+    (built / "same.js").write_text("same")
+    (built / "page.html").write_text("new page")
+    site.publish(tmp_path, built, tmp_path / "no-notebooks")
+    published = tmp_path / "_build" / "html"
+    first_same = (published / "same.js").stat().st_ino
+    first_page = published / "page.html"
+    (built / "page.html").write_text("newer page")
+    site.publish(tmp_path, built, tmp_path / "no-notebooks")
+    assert (published / "page.html").read_text() == "newer page"
+    assert (published / "same.js").stat().st_ino == first_same  # linked, not copied
+    assert (published / "same.js").stat().st_ino != (built / "same.js").stat().st_ino
+    assert not first_page.exists() or first_page.read_text() == "newer page"
+
+
+def _fake_sphinx(monkeypatch, succeeds: bool) -> list[bool]:
+    """Replace the Sphinx build with one that records whether it was asked for all pages."""
+    calls = []
+
+    def build(source, out, *, all_pages):
+        calls.append(all_pages)
+        (out / "_build" / "html").mkdir(parents=True, exist_ok=True)
+        return succeeds, "" if succeeds else "WARNING: broken"
+
+    monkeypatch.setattr(site.booksite, "build", build)
+    monkeypatch.setattr(site, "vendor_vega", lambda static, cache: None)
+    return calls
+
+
+def test_a_failed_build_makes_the_next_one_start_from_scratch(tmp_path, monkeypatch):
+    source, workspace = tmp_path / "src", tmp_path / "_build" / "sphinx"
+    (source / "book").mkdir(parents=True)
+    (source / "book" / "page.md").write_text("# A page")
+    logged = []
+    calls = _fake_sphinx(monkeypatch, succeeds=True)
+    site.build(source, workspace, key="k1", log=logged.append)
+    site.build(source, workspace, key="k1", log=logged.append)
+    site.build(source, workspace, key="k2", log=logged.append)  # the pages' structure changed
+    site.build(source, workspace, key="k2", from_scratch=True, log=logged.append)
+    assert calls == [True, False, True, True]
+    assert [line for line in logged if line.startswith("building")] == [
+        "building the site from scratch (warnings are errors)",
+        "building the site, 0 changed page(s) (warnings are errors)",
+        "building the site from scratch (warnings are errors)",
+        "building the site from scratch (warnings are errors)",
+    ]
+    calls = _fake_sphinx(monkeypatch, succeeds=False)
+    with pytest.raises(RunError, match="the book build failed"):
+        site.build(source, workspace, key="k2", log=logged.append)
+    assert not (workspace / site.BUILT_FROM).exists()
+    calls = _fake_sphinx(monkeypatch, succeeds=True)
+    site.build(source, workspace, key="k2", log=logged.append)
+    assert calls == [True]

@@ -10,6 +10,7 @@ build as ``jupyter-book build -W -n --keep-going``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import threading
@@ -51,13 +52,31 @@ def preload() -> threading.Thread:
     return thread
 
 
+@contextlib.contextmanager
+def _fewer_collections():
+    """Fewer passes of the garbage collector while Sphinx builds.
+
+    A build allocates millions of small objects that live until it ends; the collector's
+    passes over them, and over every imported module's objects, find nothing to free and
+    took about a tenth of the build.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def build(source: Path, out: Path, *, all_pages: bool) -> tuple[bool, str]:
     """Build ``source`` into ``out/_build/html`` with warnings as errors; (succeeded, log)."""
     from jupyter_book.cli.main import build as jupyter_book_build
 
     log = io.StringIO()
     succeeded = False
-    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    with _fewer_collections(), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
             jupyter_book_build.callback(
                 path_source=str(source),

@@ -7,7 +7,9 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
+from typing import NoReturn
 
 from gpufleet import data as _data
 from gpufleet import notebooks, results, runner
@@ -204,5 +206,24 @@ def main(argv: list[str] | None = None) -> int:
         return 143
 
 
+def run_and_exit() -> NoReturn:
+    """The ``gpufleet`` command: :func:`main`, then exit without tearing the interpreter down.
+
+    A run leaves Sphinx's environment and a hundred imported packages in memory, and freeing
+    them one object at a time at exit took a third of a second, for nothing. Threads that
+    still have work (the kernels' shutdown) are waited for and the output is flushed first.
+    """
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_and_exit()

@@ -60,17 +60,29 @@ def fingerprint(notebook: SourceNotebook, parameters: Mapping[str, Value], input
     return digest.hexdigest()
 
 
-def _site_digest(root: Path, fingerprints: Mapping[str, str]) -> str:
-    """What the built site depends on: the pages, the configuration and every notebook's run."""
-    paths = [
+def _pages(root: Path) -> list[Path]:
+    """The book's own files: configuration, pages, static files."""
+    return [
         root / "_config.yml",
         root / "_toc.yml",
         *sorted((root / "book").glob("*.md")),
         *sorted((root / "_static").glob("*")),
         *sorted((root / "_extra").glob("*")),
     ]
+
+
+def _site_digest(root: Path, fingerprints: Mapping[str, str]) -> str:
+    """What the built site depends on: the pages, the configuration and every notebook's run."""
     seed = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode())
-    return _digest_files(seed, root, paths)
+    return _digest_files(seed, root, _pages(root))
+
+
+def _structure_digest(root: Path, inputs: str) -> str:
+    """What the site depends on beside the notebooks' parameters: if it changed since the last
+    build, the next one starts from scratch (Sphinx would not see, say, a renamed chapter in
+    the other pages' menus)."""
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    return _digest_files(hashlib.sha256(inputs.encode()), root, [*_pages(root), *notebooks])
 
 
 class Cache:
@@ -170,7 +182,13 @@ def run(
                     log("nothing changed: the site is up to date")
                 else:
                     source = stage_sources(root, stage / "src", executed_dir)
-                    html = build(source, stage / "out", log=log)
+                    html = build(
+                        source,
+                        root / "_build" / "sphinx",
+                        key=_structure_digest(root, inputs),
+                        from_scratch=force,
+                        log=log,
+                    )
             publish(root, html, executed_dir)
             cache.save(
                 {nb.name: prints[nb.name] for nb in stale}, site if html is not None else None

@@ -1,12 +1,19 @@
 """The site: the book's sources staged, built with warnings as errors, then published.
 
-Every build starts from a fresh copy of the sources with the new executed notebooks in it
-(:func:`stage_sources`); :func:`publish` swaps the new site in with one rename, so a failed or
-interrupted run leaves the previous site as it was.
+:func:`stage_sources` gathers the book's sources with the new executed notebooks.
+:func:`build` builds them in Sphinx's workspace (``_build/sphinx``): its sources, doctrees and
+output are kept from one run to the next, so a run that changed two notebooks reads and
+writes two pages (and those that paste numbers from them) instead of all of them. Such an
+incremental build writes the same bytes as a build from scratch (tested); it is used only
+when the workspace was last built, completely, from the same pages, configuration, notebook
+sources, data and code, and a build that fails or is interrupted leaves it to be rebuilt from
+scratch. :func:`publish` swaps the new site in with one rename, so a failed or interrupted run
+leaves the previous site as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -60,11 +67,8 @@ BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "_static", "_extra")
 
 
 def stage_sources(root: Path, source: Path, executed: Path) -> Path:
-    """A fresh copy of the book's sources in ``source``, with the new executed notebooks.
-
-    Every build starts from scratch: Sphinx's incremental builds neither know that a page
-    pasting numbers from a notebook depends on it nor write the same bytes as a full build.
-    """
+    """A fresh copy of the book's sources in ``source``, with the new executed notebooks and
+    the chapters' downloads; :func:`build` then copies what changed into Sphinx's workspace."""
     shutil.rmtree(source, ignore_errors=True)
     for name in BOOK_SOURCES:
         origin = root / name
@@ -81,19 +85,69 @@ def stage_sources(root: Path, source: Path, executed: Path) -> Path:
     return source
 
 
-def build(source: Path, out: Path, *, log: Log = print) -> Path:
-    """Build ``source`` with warnings as errors into ``out``; returns the built html folder."""
-    vendor_vega(source / "_static", out.parent.parent / "vega")
-    log("building the site (warnings are errors)")
+def sync_tree(source: Path, target: Path) -> list[str]:
+    """Make ``target`` hold the files of ``source``; returns the paths written or removed.
+
+    A file whose bytes are already there is left alone, so the modification times in
+    ``target`` tell Sphinx which pages changed.
+    """
+    wanted = {p.relative_to(source) for p in source.rglob("*") if p.is_file()}
+    changed = []
+    if target.is_dir():
+        for path in sorted(target.rglob("*"), reverse=True):  # children before their folder
+            relative = path.relative_to(target)
+            if path.is_file() and relative not in wanted:
+                path.unlink()
+                changed.append(str(relative))
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    for relative in sorted(wanted):
+        origin, copy = source / relative, target / relative
+        if not copy.is_file() or copy.read_bytes() != origin.read_bytes():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, copy)
+            changed.append(str(relative))
+    return changed
+
+
+#: In Sphinx's workspace, the key of the sources it was last built from, written on success.
+BUILT_FROM = "built-from"
+
+
+def build(
+    source: Path, workspace: Path, *, key: str, from_scratch: bool = False, log: Log = print
+) -> Path:
+    """Build ``source`` in ``workspace`` with warnings as errors; returns the html folder.
+
+    The build is incremental when ``workspace`` was last built successfully with the same
+    ``key`` (what the pages' structure depends on: everything but the executed notebooks),
+    and from scratch otherwise or with ``from_scratch``.
+    """
+    vendor_vega(source / "_static", workspace.parent / "vega")
+    stamp = workspace / BUILT_FROM
+    incremental = (
+        not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
+    )
+    if incremental:
+        stamp.unlink()  # until this build succeeds, the workspace is not to be trusted
+    else:
+        shutil.rmtree(workspace, ignore_errors=True)
+    changed = sync_tree(source, workspace / "src")
+    pages = sum(name.endswith((".ipynb", ".md")) for name in changed)
+    log(
+        f"building the site, {pages} changed page(s) (warnings are errors)"
+        if incremental
+        else "building the site from scratch (warnings are errors)"
+    )
     started = time.perf_counter()
-    shutil.rmtree(out, ignore_errors=True)
-    succeeded, output = booksite.build(source, out, all_pages=True)
+    out = workspace / "out"
+    succeeded, output = booksite.build(workspace / "src", out, all_pages=not incremental)
     if not succeeded:
-        report = out.parent.parent / "build-errors.log"  # _build/, beside the site
+        report = workspace.parent / "build-errors.log"  # _build/, beside the site
         report.write_text(output, encoding="utf-8")
         output = re.sub(r"\x1b\[[0-9;]*m", "", output)
         problems = [
-            line.strip().replace(str(source) + os.sep, "")
+            line.strip().replace(str(workspace / "src") + os.sep, "")
             for line in output.splitlines()
             if "WARNING" in line or "ERROR" in line or "Error" in line
         ]
@@ -102,8 +156,32 @@ def build(source: Path, out: Path, *, log: Log = print) -> Path:
             + "\n  ".join(problems[:15] or ["(no warning lines; see the log)"])
             + f"\n  full log: {report.relative_to(report.parent.parent)}"
         )
+    write_atomic(stamp, key)
     log(f"  built in {time.perf_counter() - started:.1f} s")
     return out / "_build" / "html"
+
+
+def _copy_sharing(source: Path, target: Path, previous: Path) -> None:
+    """Copy the folder ``source`` to ``target``, hard-linking the files ``previous`` has too.
+
+    A file of ``previous`` with the same bytes is linked rather than copied: most of a site
+    (the theme, the Vega libraries, the pages no notebook changed) is the same from one run to
+    the next. Sharing is safe because a published site is only ever replaced, never written
+    into.
+    """
+
+    def copy(origin: str, copy: str) -> str:
+        earlier = previous / Path(origin).relative_to(source)
+        with contextlib.suppress(OSError):
+            if (
+                earlier.stat().st_size == os.stat(origin).st_size
+                and earlier.read_bytes() == Path(origin).read_bytes()
+            ):
+                os.link(earlier, copy)
+                return copy
+        return shutil.copy2(origin, copy)
+
+    shutil.copytree(source, target, copy_function=copy)
 
 
 def publish(root: Path, html: Path | None, executed: Path) -> None:
@@ -114,7 +192,7 @@ def publish(root: Path, html: Path | None, executed: Path) -> None:
         old = root / "_build" / ".html-old"
         for leftover in (fresh, old):
             shutil.rmtree(leftover, ignore_errors=True)
-        shutil.copytree(html, fresh)
+        _copy_sharing(html, fresh, published)
         if published.exists():
             os.replace(published, old)
         os.replace(fresh, published)

@@ -1,0 +1,105 @@
+"""A Sphinx extension for this book: faster builds, and incremental builds equal to full ones.
+
+The runner rebuilds only the pages whose executed notebook changed (see
+:mod:`gpufleet.site`). Sphinx and its extensions need three things for such a build to write
+the same bytes as a build from scratch:
+
+- **Cross-page glue.** A page that pastes a number from another notebook
+  (``{glue:text}`costs.ipynb::key```) depends on that notebook, which Sphinx does not know; it
+  is told here, so the page is read again when the notebook changes.
+- **myst-nb's stylesheet** is copied into the output only when a build finishes, so a page
+  written before that links it without the ``?v=`` checksum Sphinx adds to files that exist.
+  It is copied here as the build starts, so every page links it the same way.
+- **Sphinx's default ``templates_path``** is one list shared by every build in a process and
+  the themes append to it; each build gets a fresh one, so a second build in the same process
+  has the same configuration (and so the same ``.buildinfo``) as the first.
+- **The search index** of an incremental build is the previous one with the re-read pages
+  taken out and put back; a word that was only on the old version of a page stays in it with
+  an empty list of pages. Those entries are dropped when the build finishes.
+
+And one speed-up: pybtex (behind sphinxcontrib-bibtex) looks up its style plugins through
+``importlib.metadata.entry_points`` on every citation it resolves, and each lookup scans every
+installed distribution. The installed entry points do not change during a process, so the
+lookup is cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+
+def _cached_entry_points(original):
+    @functools.cache
+    def lookup(group: str, name: str) -> tuple:
+        return tuple(original(group=group, name=name))
+
+    def entry_points(*, group: str, name: str) -> tuple:
+        return lookup(group, name)
+
+    return entry_points
+
+
+def _fresh_templates_path(app, config) -> None:
+    if "templates_path" not in config._raw_config:
+        config.templates_path = []
+
+
+def _keep_compiled_templates(app) -> None:
+    templates = getattr(app.builder, "templates", None)
+    environment = getattr(templates, "environment", None)
+    if environment is not None:
+        import jinja2
+
+        folder = Path(app.doctreedir).parent / "templates-compiled"
+        folder.mkdir(parents=True, exist_ok=True)
+        environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+
+
+def _stylesheet_first(app) -> None:
+    from myst_nb.ext.glue.crossref import read_glue_cache
+    from myst_nb.sphinx_ext import add_global_html_resources
+
+    read_glue_cache.cache_clear()  # it is keyed by folder, which the next build reuses
+    _keep_compiled_templates(app)
+    if app.builder.format == "html":
+        (Path(app.builder.outdir) / "_static").mkdir(parents=True, exist_ok=True)
+        add_global_html_resources(app, None)
+
+
+def _note_glue_dependencies(app, doctree) -> None:
+    from myst_nb.ext.glue.utils import PendingGlueReference
+
+    for node in doctree.findall(PendingGlueReference):
+        app.env.note_dependency(str(app.env.doc2path(node.refdoc)))
+
+
+def _drop_orphan_search_terms(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    from sphinx.search import js_index
+
+    path = Path(app.builder.outdir) / "searchindex.js"
+    if not path.is_file():
+        return
+    index = js_index.loads(path.read_text(encoding="utf-8"))
+    dropped = False
+    for field in ("terms", "titleterms"):
+        kept = {term: docs for term, docs in index[field].items() if docs != []}
+        dropped = dropped or len(kept) != len(index[field])
+        index[field] = kept
+    if dropped:
+        path.write_text(js_index.dumps(index), encoding="utf-8")
+
+
+def setup(app) -> dict[str, object]:
+    import pybtex.plugin
+
+    if not getattr(pybtex.plugin.entry_points, "gpufleet_cached", False):
+        pybtex.plugin.entry_points = _cached_entry_points(pybtex.plugin.entry_points)
+        pybtex.plugin.entry_points.gpufleet_cached = True
+    app.connect("config-inited", _fresh_templates_path, priority=0)  # before the themes
+    app.connect("builder-inited", _stylesheet_first)
+    app.connect("doctree-read", _note_glue_dependencies)
+    app.connect("build-finished", _drop_orphan_search_terms)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
