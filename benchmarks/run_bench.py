@@ -81,7 +81,7 @@ def peer(parent: Path, repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2, help="tries per timing (best is kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="tries per timing (best is kept)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gpufleet-bench-") as scratch:
         parent = Path(scratch)

@@ -63,8 +63,14 @@ def summary(
     values: Mapping[str, object], project: ProjectData, samples: int, seed: int
 ) -> pd.DataFrame:
     """Per headline: the central value (this run), the 5th, 50th and 95th percentiles."""
-    central = compute_all(values, project)
     simulated = simulate(values, project, samples, seed)
+    return summarize(simulated, compute_all(values, project), project)
+
+
+def summarize(
+    simulated: Mapping[str, np.ndarray], central: Mapping[str, object], project: ProjectData
+) -> pd.DataFrame:
+    """:func:`summary` of samples already drawn by :func:`simulate`, and the central values."""
     rows = []
     for key, headline in project.headlines.items():
         p5, p50, p95 = np.percentile(simulated[key], PERCENTILES)
