@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,9 +21,19 @@ def copy_project(target: Path) -> Path:
     return files.copy_project(ROOT, target)
 
 
-def gpufleet(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+#: The repository the test site says it is built from (as the Pages workflow would).
+REPOSITORY = "https://github.com/example/gpufleet"
+
+
+def gpufleet(
+    root: Path, *args: str, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     completed = subprocess.run(
-        [GPUFLEET, "--root", str(root), *args], capture_output=True, text=True, timeout=600
+        [GPUFLEET, "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
     )
     if check and completed.returncode != 0:
         raise AssertionError(
@@ -38,9 +49,10 @@ def project() -> data.ProjectData:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """A copy of the project, run with every default and built (warnings are errors)."""
+    """A copy of the project, run with every default and built (warnings are errors), linking
+    the repository it says it was built from."""
     root = copy_project(tmp_path_factory.mktemp("site") / "project")
-    gpufleet(root, "run", check=True)
+    gpufleet(root, "run", check=True, env={"GPUFLEET_REPOSITORY_URL": REPOSITORY})
     return root
 
 

@@ -8,7 +8,7 @@ import re
 import altair as alt
 import pytest
 
-from tests.conftest import gpufleet
+from tests.conftest import REPOSITORY, gpufleet
 
 PAGES = [
     "book/intro.html",
@@ -90,6 +90,17 @@ def test_site_loads_nothing_from_other_hosts(site):
         html = page.read_text()
         external = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html)
         assert not external, f"{page.name} loads {external}"
+
+
+def test_every_page_links_the_repository_it_was_built_from(site, site_changed):
+    for page in (site / "_build" / "html" / "book").glob("*.html"):
+        html = page.read_text()
+        assert f'<a href="{REPOSITORY}" target="_blank"' in html, page.name
+        assert f'href="{REPOSITORY}/issues/new?title=' in html, page.name
+    # A copy outside git, built with no repository named, links none.
+    unlinked = (site_changed / "_build" / "html" / "book" / "power.html").read_text()
+    assert REPOSITORY not in unlinked
+    assert "Source repository" not in unlinked
 
 
 def test_vega_is_vendored_with_altairs_versions(site):

@@ -279,3 +279,39 @@ def test_a_failed_build_makes_the_next_one_start_from_scratch(tmp_path, monkeypa
     calls = _fake_sphinx(monkeypatch, succeeds=True)
     site.build(source, workspace, key="k2", log=logged.append)
     assert calls == [True]
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("git@github.com:owner/report.git", "https://github.com/owner/report"),
+        ("https://gitlab.example.org/team/report.git/", "https://gitlab.example.org/team/report"),
+        ("/srv/git/report", None),  # cloned from a folder: nothing to link
+        (None, None),  # no remote
+    ],
+)
+def test_the_repository_link_comes_from_gits_origin(tmp_path, monkeypatch, origin, expected):
+    monkeypatch.delenv(site.REPOSITORY_VARIABLE, raising=False)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    if origin:
+        subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", origin], check=True)
+    assert site.repository_url(tmp_path) == expected
+
+
+def test_the_repository_link_named_by_the_workflow_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv(site.REPOSITORY_VARIABLE, "https://github.com/meta-watch/gpufleet")
+    assert site.repository_url(tmp_path) == "https://github.com/meta-watch/gpufleet"
+    monkeypatch.setenv(site.REPOSITORY_VARIABLE, "github.com/no-scheme")
+    with pytest.raises(RunError, match="GPUFLEET_REPOSITORY_URL='github.com/no-scheme' is not"):
+        site.repository_url(tmp_path)
+
+
+def test_a_bad_repository_address_stops_the_run_before_anything_runs(project_copy):
+    before = tree_digest(project_copy / "_build" / "html")
+    completed = gpufleet(
+        project_copy, "run", "--force", env={site.REPOSITORY_VARIABLE: "ftp://example.org/x"}
+    )
+    assert completed.returncode == 1
+    assert "GPUFLEET_REPOSITORY_URL='ftp://example.org/x' is not" in completed.stderr
+    assert "executed in" not in completed.stdout
+    assert tree_digest(project_copy / "_build" / "html") == before

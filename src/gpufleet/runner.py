@@ -24,7 +24,7 @@ from gpufleet.files import write_atomic
 from gpufleet.notebooks import SourceNotebook
 from gpufleet.params import Value
 from gpufleet.planning import Plan, plan
-from gpufleet.site import build, publish, stage_sources
+from gpufleet.site import build, publish, repository_url, stage_sources
 
 __all__ = ["Cache", "Outcome", "Plan", "RunError", "exclusive", "plan", "run"]
 
@@ -71,18 +71,20 @@ def _pages(root: Path) -> list[Path]:
     ]
 
 
-def _site_digest(root: Path, fingerprints: Mapping[str, str]) -> str:
-    """What the built site depends on: the pages, the configuration and every notebook's run."""
-    seed = hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode())
+def _site_digest(root: Path, fingerprints: Mapping[str, str], repository: str | None) -> str:
+    """What the built site depends on: the pages, the configuration, the repository it links
+    and every notebook's run."""
+    seed = hashlib.sha256(json.dumps([fingerprints, repository], sort_keys=True).encode())
     return _digest_files(seed, root, _pages(root))
 
 
-def _structure_digest(root: Path, inputs: str) -> str:
+def _structure_digest(root: Path, inputs: str, repository: str | None) -> str:
     """What the site depends on beside the notebooks' parameters: if it changed since the last
     build, the next one starts from scratch (Sphinx would not see, say, a renamed chapter in
     the other pages' menus)."""
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
-    return _digest_files(hashlib.sha256(inputs.encode()), root, [*_pages(root), *notebooks])
+    seed = hashlib.sha256(json.dumps([inputs, repository]).encode())
+    return _digest_files(seed, root, [*_pages(root), *notebooks])
 
 
 class Cache:
@@ -143,6 +145,7 @@ def run(
     root = the_plan.root
     with exclusive(root):
         cache = Cache(root)
+        repository = repository_url(root) if build_site else None
         inputs = _inputs_digest(root)
         prints = {
             nb.name: fingerprint(nb, the_plan.parameters_for(nb), inputs)
@@ -170,7 +173,7 @@ def run(
         try:
             done = execute(the_plan, stale, executed_dir, jobs=jobs, log=log)
             all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
-            site = _site_digest(root, all_prints) if build_site else None
+            site = _site_digest(root, all_prints, repository) if build_site else None
             html = None
             if build_site:
                 if (
@@ -181,11 +184,13 @@ def run(
                 ):
                     log("nothing changed: the site is up to date")
                 else:
-                    source = stage_sources(root, stage / "src", executed_dir)
+                    source = stage_sources(
+                        root, stage / "src", executed_dir, repository=repository
+                    )
                     html = build(
                         source,
                         root / "_build" / "sphinx",
-                        key=_structure_digest(root, inputs),
+                        key=_structure_digest(root, inputs, repository),
                         from_scratch=force,
                         log=log,
                     )

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,10 +66,61 @@ def vendor_vega(static: Path, cache: Path) -> None:
 #: The book's sources besides the executed notebooks.
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "_static", "_extra")
 
+#: Names the repository the site is built from; the Pages workflow sets it.
+REPOSITORY_VARIABLE = "GPUFLEET_REPOSITORY_URL"
 
-def stage_sources(root: Path, source: Path, executed: Path) -> Path:
+
+def repository_url(root: Path) -> str | None:
+    """The web address of the repository the site is built from, linked from every page.
+
+    It is ``$GPUFLEET_REPOSITORY_URL`` if set (the publishing workflow sets it to the
+    repository it runs in), else git's ``origin`` remote if that is a web or GitHub SSH
+    address. A copy outside git, or cloned from a folder, gets no link.
+    """
+    given = os.environ.get(REPOSITORY_VARIABLE, "").strip()
+    url = given
+    if not url:
+        try:
+            url = subprocess.run(
+                ["git", "-C", str(root), "remote", "get-url", "origin"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+    if ssh := re.fullmatch(r"git@([\w.-]+):([\w./-]+)", url):
+        url = f"https://{ssh[1]}/{ssh[2]}"
+    url = url.removesuffix("/").removesuffix(".git")
+    if re.fullmatch(r"https://[\w.-]+(/[\w.-]+)+", url):
+        return url
+    if given:
+        raise RunError(
+            f"{REPOSITORY_VARIABLE}={given!r} is not a repository's web address "
+            "(expected https://host/owner/name)"
+        )
+    return None
+
+
+def _link_repository(config: Path, url: str) -> None:
+    """Point the staged configuration at the repository: a link in every page's header, and
+    on GitHub a button to open an issue about the page."""
+    import yaml
+
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["repository"] = {"url": url, "branch": "main"}
+    html = settings.setdefault("html", {})
+    html["use_repository_button"] = True
+    html["use_issues_button"] = url.startswith("https://github.com/")
+    config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+
+
+def stage_sources(
+    root: Path, source: Path, executed: Path, *, repository: str | None = None
+) -> Path:
     """A fresh copy of the book's sources in ``source``, with the new executed notebooks and
-    the chapters' downloads; :func:`build` then copies what changed into Sphinx's workspace."""
+    the chapters' downloads, linking ``repository`` if given; :func:`build` then copies what
+    changed into Sphinx's workspace."""
     shutil.rmtree(source, ignore_errors=True)
     for name in BOOK_SOURCES:
         origin = root / name
@@ -77,6 +129,8 @@ def stage_sources(root: Path, source: Path, executed: Path) -> Path:
         elif origin.is_file():
             source.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, source / name)
+    if repository:
+        _link_repository(source / "_config.yml", repository)
     for notebook in executed.glob("*.ipynb"):
         shutil.copy2(notebook, source / "book" / notebook.name)
     for name, content in downloads.files(source, _data.load(root)).items():
