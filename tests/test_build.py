@@ -103,6 +103,11 @@ def test_every_page_links_the_repository_it_was_built_from(site, site_changed):
     assert "Source repository" not in unlinked
 
 
+def test_every_page_has_one_search_box(site):
+    for page in (site / "_build" / "html" / "book").glob("*.html"):
+        assert page.read_text().count('class="btn search-button-field') == 1, page.name
+
+
 def test_vega_is_vendored_with_altairs_versions(site):
     static = site / "_build" / "html" / "_static"
     assert (static / "vega-bundle.js").stat().st_size > 500_000
