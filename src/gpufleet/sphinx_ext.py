@@ -1,7 +1,7 @@
 """A Sphinx extension for this book: faster builds, and incremental builds equal to full ones.
 
 The runner rebuilds only the pages whose executed notebook changed (see
-:mod:`gpufleet.site`). Sphinx and its extensions need three things for such a build to write
+:mod:`gpufleet.site`). Sphinx and its extensions need four things for such a build to write
 the same bytes as a build from scratch:
 
 - **Cross-page glue.** A page that pastes a number from another notebook
@@ -17,10 +17,11 @@ the same bytes as a build from scratch:
   taken out and put back; a word that was only on the old version of a page stays in it with
   an empty list of pages. Those entries are dropped when the build finishes.
 
-And one speed-up: pybtex (behind sphinxcontrib-bibtex) looks up its style plugins through
+And two speed-ups. pybtex (behind sphinxcontrib-bibtex) looks up its style plugins through
 ``importlib.metadata.entry_points`` on every citation it resolves, and each lookup scans every
-installed distribution. The installed entry points do not change during a process, so the
-lookup is cached.
+installed distribution; the installed entry points do not change during a process, so the
+lookup is cached. The theme's Jinja templates are compiled once and kept beside the doctrees
+(Jinja's own bytecode cache, which checks each template's source), not on every build.
 """
 
 from __future__ import annotations
@@ -56,15 +57,26 @@ def _keep_compiled_templates(app) -> None:
         environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
 
 
-def _stylesheet_first(app) -> None:
-    from myst_nb.ext.glue.crossref import read_glue_cache
+def _copy_stylesheet_first(app) -> None:
     from myst_nb.sphinx_ext import add_global_html_resources
 
-    read_glue_cache.cache_clear()  # it is keyed by folder, which the next build reuses
-    _keep_compiled_templates(app)
     if app.builder.format == "html":
         (Path(app.builder.outdir) / "_static").mkdir(parents=True, exist_ok=True)
         add_global_html_resources(app, None)
+
+
+def _forget_earlier_glue() -> None:
+    """myst-nb caches the glued values it read, by output folder, which the next build in the
+    same process reuses."""
+    from myst_nb.ext.glue.crossref import read_glue_cache
+
+    read_glue_cache.cache_clear()
+
+
+def _start_build(app) -> None:
+    _forget_earlier_glue()
+    _keep_compiled_templates(app)
+    _copy_stylesheet_first(app)
 
 
 def _note_glue_dependencies(app, doctree) -> None:
@@ -99,7 +111,7 @@ def setup(app) -> dict[str, object]:
         pybtex.plugin.entry_points = _cached_entry_points(pybtex.plugin.entry_points)
         pybtex.plugin.entry_points.gpufleet_cached = True
     app.connect("config-inited", _fresh_templates_path, priority=0)  # before the themes
-    app.connect("builder-inited", _stylesheet_first)
+    app.connect("builder-inited", _start_build)
     app.connect("doctree-read", _note_glue_dependencies)
     app.connect("build-finished", _drop_orphan_search_terms)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
