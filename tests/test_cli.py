@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 
 import pytest
 
-from tests.conftest import gpufleet
+from tests.conftest import GPUFLEET, gpufleet
 
 
 def tree_digest(folder) -> str:
@@ -157,3 +158,14 @@ def test_results_before_any_run(tmp_path):
     assert completed.returncode == 1
     assert "no results yet" in completed.stderr
     assert json.loads(gpufleet(root, "results", "--json", check=True).stdout) == {}
+
+
+def test_output_into_a_pipe_nobody_reads_ends_quietly(site):
+    """`gpufleet params | head -1`: the reader goes away; no traceback, the shell's status."""
+    process = subprocess.Popen(
+        [GPUFLEET, "--root", str(site), "params"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert stderr == b""
+    assert process.returncode == 141

@@ -19,6 +19,7 @@ from gpufleet.params import ParameterError, allowed
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -212,8 +213,12 @@ def run_and_exit() -> NoReturn:
     A run leaves Sphinx's environment and a hundred imported packages in memory, and freeing
     them one object at a time at exit took a third of a second, for nothing. Threads that
     still have work (the kernels' shutdown) are waited for and the output is flushed first.
+    Output piped into a program that stops reading early ends the command quietly.
     """
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:  # the reader stopped reading (`gpufleet params | head`)
+        code = EXIT_BROKEN_PIPE
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
