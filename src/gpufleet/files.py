@@ -15,6 +15,17 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(scratch, path)
 
 
+def same_bytes(first: Path, second: Path) -> bool:
+    """Whether both files exist and hold the same bytes (sizes compared first)."""
+    try:
+        return (
+            first.stat().st_size == second.stat().st_size
+            and first.read_bytes() == second.read_bytes()
+        )
+    except FileNotFoundError:
+        return False
+
+
 #: What a copy of the project leaves out: environments, builds, caches.
 NOT_SOURCES = (
     ".venv",

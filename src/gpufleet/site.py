@@ -13,7 +13,6 @@ leaves the previous site as it was.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -26,7 +25,7 @@ from pathlib import Path
 from gpufleet import booksite, downloads
 from gpufleet import data as _data
 from gpufleet.errors import RunError
-from gpufleet.files import write_atomic
+from gpufleet.files import same_bytes, write_atomic
 
 Log = Callable[[str], None]
 
@@ -157,7 +156,7 @@ def sync_tree(source: Path, target: Path) -> list[str]:
                 path.rmdir()
     for relative in sorted(wanted):
         origin, copy = source / relative, target / relative
-        if not copy.is_file() or copy.read_bytes() != origin.read_bytes():
+        if not same_bytes(origin, copy):
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(origin, copy)
             changed.append(str(relative))
@@ -226,13 +225,12 @@ def _copy_sharing(source: Path, target: Path, previous: Path) -> None:
 
     def copy(origin: str, copy: str) -> str:
         earlier = previous / Path(origin).relative_to(source)
-        with contextlib.suppress(OSError):
-            if (
-                earlier.stat().st_size == os.stat(origin).st_size
-                and earlier.read_bytes() == Path(origin).read_bytes()
-            ):
+        if same_bytes(Path(origin), earlier):
+            try:
                 os.link(earlier, copy)
                 return copy
+            except OSError:  # a file system without hard links: copy instead
+                pass
         return shutil.copy2(origin, copy)
 
     shutil.copytree(source, target, copy_function=copy)
