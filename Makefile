@@ -12,7 +12,7 @@ book: $(STAMP)
 	$(BIN)/gpufleet run
 
 test: $(STAMP) browser
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/pytest
 
 # A headless browser for the end-to-end test: Debian's chromium, installed where we can.
@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_bench.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
 
 # Refresh the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)

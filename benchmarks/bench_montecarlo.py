@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from gpufleet import data, params, uncertainty
+from gpufleet.model import data, params, uncertainty
 
 
 def main() -> None:

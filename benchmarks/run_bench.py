@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gpufleet import files
+from gpufleet.build import files
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gpufleet import data, files
+from gpufleet.build import files
+from gpufleet.model import data
 
 ROOT = Path(__file__).resolve().parents[1]
 GPUFLEET = str(Path(sys.executable).with_name("gpufleet"))

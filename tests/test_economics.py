@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpufleet import fleet, model
-from gpufleet.params import defaults
+from gpufleet.model import fleet, formulas
+from gpufleet.model.params import defaults
 
 # Hand arithmetic for the defaults (350,000 H100 + 792,467.95 A100 counted by dense BF16):
 A100_COUNT = 250_000 * 989 / 312  # 792,467.95
@@ -18,31 +18,31 @@ ENERGY_MWH = IT_MW * 1.08 * 0.75 * 8_760  # 7,257,497.9
 
 
 def test_power_formulas():
-    assert model.it_power_mw(350_000, 700, 1.82) == pytest.approx(445.9)
-    assert model.facility_power_mw(445.9, 1.08) == pytest.approx(481.572)
-    assert model.average_power_mw(481.572, 0.75) == pytest.approx(361.179)
-    assert model.annual_energy_mwh(361.179) == pytest.approx(3_163_928.04)
-    assert model.mwh_to_twh(3_163_928.04) == pytest.approx(3.16392804)
-    assert model.electricity_cost_usd(1_000, 80.6) == pytest.approx(80_600)
+    assert formulas.it_power_mw(350_000, 700, 1.82) == pytest.approx(445.9)
+    assert formulas.facility_power_mw(445.9, 1.08) == pytest.approx(481.572)
+    assert formulas.average_power_mw(481.572, 0.75) == pytest.approx(361.179)
+    assert formulas.annual_energy_mwh(361.179) == pytest.approx(3_163_928.04)
+    assert formulas.mwh_to_twh(3_163_928.04) == pytest.approx(3.16392804)
+    assert formulas.electricity_cost_usd(1_000, 80.6) == pytest.approx(80_600)
 
 
 def test_cost_formulas():
-    assert model.hardware_capex_usd(350_000, 25_000) == 8.75e9
+    assert formulas.hardware_capex_usd(350_000, 25_000) == 8.75e9
     # The network is 20% of IT capex: 100 of compute needs 25 of network (25 / 125 = 20%).
-    assert model.network_capex_usd(100.0, 0.2) == pytest.approx(25.0)
-    assert model.facility_capex_usd(10.0, 11.7e6) == pytest.approx(117e6)
-    assert model.annual_depreciation_usd(5.5e9, 5.5) == pytest.approx(1e9)
-    assert model.annual_maintenance_usd(1e9, 0.03) == pytest.approx(3e7)
-    assert model.cost_per_gpu_hour_usd(8.76e6, 1_000) == pytest.approx(1.0)
+    assert formulas.network_capex_usd(100.0, 0.2) == pytest.approx(25.0)
+    assert formulas.facility_capex_usd(10.0, 11.7e6) == pytest.approx(117e6)
+    assert formulas.annual_depreciation_usd(5.5e9, 5.5) == pytest.approx(1e9)
+    assert formulas.annual_maintenance_usd(1e9, 0.03) == pytest.approx(3e7)
+    assert formulas.cost_per_gpu_hour_usd(8.76e6, 1_000) == pytest.approx(1.0)
 
 
 def test_emission_formulas():
-    assert model.location_emissions_tco2e(1_000, 0.367) == pytest.approx(367.0)
-    assert model.market_emissions_tco2e(367.0, 1.0) == 0.0
-    assert model.market_emissions_tco2e(367.0, 0.25) == pytest.approx(275.25)
-    assert model.embodied_kgco2e_per_installed_gpu(164, 2_500, 8) == pytest.approx(476.5)
-    assert model.embodied_emissions_tco2e(350_000, 476.5) == pytest.approx(166_775)
-    assert model.amortized_tco2e_per_year(550.0, 5.5) == pytest.approx(100.0)
+    assert formulas.location_emissions_tco2e(1_000, 0.367) == pytest.approx(367.0)
+    assert formulas.market_emissions_tco2e(367.0, 1.0) == 0.0
+    assert formulas.market_emissions_tco2e(367.0, 0.25) == pytest.approx(275.25)
+    assert formulas.embodied_kgco2e_per_installed_gpu(164, 2_500, 8) == pytest.approx(476.5)
+    assert formulas.embodied_emissions_tco2e(350_000, 476.5) == pytest.approx(166_775)
+    assert formulas.amortized_tco2e_per_year(550.0, 5.5) == pytest.approx(100.0)
 
 
 def test_fleet_at_defaults(project):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpufleet import fleet, model, report
+from gpufleet.model import fleet, formulas
 
 H100_BF16 = 989.0
 A100_BF16 = 312.0
@@ -15,24 +15,24 @@ MI300X_BF16 = 1307.0
 
 
 def test_unit_conversions():
-    assert model.tflops_to_flops(989.0) == pytest.approx(9.89e14)
-    assert model.flops_to_exaflops(5.934e20) == pytest.approx(593.4)
-    assert model.flop_per_day(1e18) == pytest.approx(8.64e22)
+    assert formulas.tflops_to_flops(989.0) == pytest.approx(9.89e14)
+    assert formulas.flops_to_exaflops(5.934e20) == pytest.approx(593.4)
+    assert formulas.flop_per_day(1e18) == pytest.approx(8.64e22)
 
 
 def test_other_gpus_counted_by_bf16():
     # 250,000 H100e beyond the H100s, an A100 worth 312/989 of an H100 in BF16.
-    assert model.other_gpu_count(250_000, H100_BF16, A100_BF16) == pytest.approx(
+    assert formulas.other_gpu_count(250_000, H100_BF16, A100_BF16) == pytest.approx(
         250_000 * 989 / 312
     )  # 792,467.9
-    assert model.other_gpu_count(250_000, H100_BF16, A100_BF16) == pytest.approx(
+    assert formulas.other_gpu_count(250_000, H100_BF16, A100_BF16) == pytest.approx(
         792_467.95, abs=0.1
     )
 
 
 def test_fleet_by_bf16_is_total_times_h100_peak():
     # By hand: 600,000 x 989e12 FLOP/s = 5.934e20 FLOP/s = 593.4 EFLOP/s; x 0.41 = 243.294.
-    result = model.fleet_compute(
+    result = formulas.fleet_compute(
         h100_count=350_000,
         h100_equivalents_total=600_000,
         mfu=0.41,
@@ -50,7 +50,7 @@ def test_fleet_by_bf16_is_total_times_h100_peak():
 def test_fleet_by_memory_capacity():
     # A100 80 GB = H100 80 GB in capacity: 250,000 A100s at 312 TFLOP/s = 78 EFLOP/s,
     # plus 350,000 H100s at 989 = 346.15 EFLOP/s; 424.15 EFLOP/s in all.
-    result = model.fleet_compute(
+    result = formulas.fleet_compute(
         h100_count=350_000,
         h100_equivalents_total=600_000,
         mfu=0.5,
@@ -66,7 +66,7 @@ def test_fleet_by_memory_capacity():
 
 def test_fleet_by_bandwidth_with_mi300x():
     # 250,000 x 3.35 / 5.3 = 158,018.87 MI300X; x 1307 TFLOP/s = 206.53 EFLOP/s; + 346.15.
-    result = model.fleet_compute(
+    result = formulas.fleet_compute(
         h100_count=350_000,
         h100_equivalents_total=600_000,
         mfu=0.4,
@@ -80,12 +80,12 @@ def test_fleet_by_bandwidth_with_mi300x():
 
 
 def test_cluster_equivalents():
-    assert model.cluster_equivalents(350_000, 24_576) == pytest.approx(14.2415, abs=1e-4)
+    assert formulas.cluster_equivalents(350_000, 24_576) == pytest.approx(14.2415, abs=1e-4)
 
 
 def test_model_accepts_arrays():
     counts = np.array([300_000.0, 350_000.0, 400_000.0])
-    result = model.fleet_compute(
+    result = formulas.fleet_compute(
         h100_count=counts,
         h100_equivalents_total=np.full(3, 600_000.0),
         mfu=np.array([0.3, 0.4, 0.5]),
@@ -112,7 +112,7 @@ positive = st.floats(min_value=1.0, max_value=1e7, allow_nan=False)
     bf16_other=positive,
 )
 def test_relationships(h100, extra, mfu, metric_h100, metric_other, bf16_other):
-    result = model.fleet_compute(
+    result = formulas.fleet_compute(
         h100_count=h100,
         h100_equivalents_total=h100 + extra,
         mfu=mfu,
@@ -153,15 +153,3 @@ def test_equivalence_table_skips_missing_metrics(project):
     assert not ((table["gpu"] == "a100_sxm_80gb") & (table["metric"] == "fp8_dense")).any()
     row = table[(table["gpu"] == "mi300x") & (table["metric"] == "memory_capacity")].iloc[0]
     assert row["count"] == pytest.approx(250_000 * 80 / 192)
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (2.1019e25, "2.1 × 10²⁵"),
-        (9.99e-3, "1.0 × 10⁻²"),
-        (1.0, "1.0 × 10⁰"),
-    ],
-)
-def test_scientific(value, text):
-    assert report.scientific(value) == text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ import papermill
 import pytest
 import yaml
 
-from gpufleet import notebooks, results
+from gpufleet.book import notebooks
+from gpufleet.build import results
 from tests.conftest import ROOT
 
 SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -57,11 +59,14 @@ def test_every_notebook_is_in_the_toc():
         assert f"book/{path.stem}" in files
 
 
-def test_every_headline_is_glued_by_its_notebook(project):
+def test_every_headline_is_glued_by_its_notebook_from_the_one_computation(project):
+    """Each chapter with headlines glues them with chapter.headlines (compute_all), not with
+    a number of its own under the same key."""
     for key, headline in project.headlines.items():
         source = (ROOT / "notebooks" / f"{headline.notebook}.ipynb").read_text()
-        assert f'report.headline(\\"{key}\\"' in source, (
-            f"{key} is not glued by {headline.notebook}"
+        assert "chapter.headlines(p)" in source, f"{headline.notebook} glues no headlines"
+        assert not re.search(rf'report\.(number|text)\(\\"{key}\\"', source), (
+            f"{headline.notebook}.ipynb glues the headline {key} itself; chapter.headlines does"
         )
 
 
@@ -89,7 +94,7 @@ def test_papermill_documents_the_parameters():
         check=True,
     ).stdout
     assert "mfu: float (default 0.41)" in shown
-    assert "model FLOPs utilization" in shown
+    assert "Model FLOPs utilization in training (fraction)" in shown
 
 
 def _run(tmp_path, notebook="fleet", **parameters) -> dict[str, float]:
@@ -143,6 +148,9 @@ def test_fleet_with_overrides(tmp_path):
             {"renewable_match_fraction": 2},
             "renewable_match_fraction: 2 is out of range",
         ),
+        # A typo papermill itself would only warn about, running on with the defaults.
+        ("power", {"puee": 1.3}, "unknown parameter 'puee'; did you mean 'pue'?"),
+        ("power", {"mfu": 0.3}, "mfu: not a parameter of power.ipynb"),
     ],
 )
 def test_plain_papermill_gets_the_same_clear_error(tmp_path, notebook, parameters, message):
@@ -234,7 +242,47 @@ def test_strip_removes_outputs(tmp_path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
-def test_committed_notebooks_are_already_stripped(path, tmp_path):
+def test_committed_notebooks_are_already_stripped(path, tmp_path, project):
     copy = tmp_path / path.name
     copy.write_bytes(path.read_bytes())
-    assert notebooks.strip_outputs(copy) is False
+    assert notebooks.strip_outputs(copy, project) is False, (
+        f"run `gpufleet strip notebooks/{path.name}` (outputs, or a parameters cell that is "
+        "not what data/parameters.csv writes)"
+    )
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if notebooks.parameters_cell(p)], ids=str)
+def test_parameters_cell_is_what_the_registry_writes(path, project):
+    assert notebooks.parameters_cell(path) == notebooks.expected_parameters_cell(path, project), (
+        f"{path.name}: its parameters cell differs from data/parameters.csv; run "
+        f"`gpufleet strip notebooks/{path.name}`"
+    )
+
+
+def test_strip_writes_the_parameters_cell_from_the_registry(tmp_path, project):
+    """A stale cell (a wrong default, a lost comment, the registry's order not kept) is
+    rewritten; the names it declares are kept."""
+    path = tmp_path / "nb.ipynb"
+    cell = {
+        "cell_type": "code",
+        "metadata": {"tags": ["parameters", "remove-cell"]},
+        "execution_count": None,
+        "outputs": [],
+        "source": "pue = 2\nmfu: float = 0.5  # an old comment\nother_gpu: str = 'h200_sxm'",
+    }
+    path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4}))
+    assert notebooks.strip_outputs(path, project) is True
+    assert notebooks.parameters_cell(path) == (
+        "# Written from data/parameters.csv by `gpufleet strip`; edit the registry, "
+        "not this cell.\n"
+        "mfu: float = 0.41  # Model FLOPs utilization in training (fraction)\n"
+        'other_gpu: str = "a100_sxm_80gb"  # GPU making up the rest of the fleet (4 choices)\n'
+        "pue: float = 1.08  # Power usage effectiveness (ratio)"
+    )
+    assert set(notebooks.declared_parameters(path)) == {"mfu", "other_gpu", "pue"}
+    assert notebooks.strip_outputs(path, project) is False
+
+
+def test_a_parameters_cell_naming_no_registry_parameter_is_refused(project):
+    with pytest.raises(notebooks.NotebookError, match="puee not in data/parameters.csv"):
+        notebooks.parameters_cell_text(["pue", "puee"], project)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpufleet.params import ParameterError, check, defaults, validate
+from gpufleet.model.params import ParameterError, check, defaults, validate
 
 
 def test_defaults_pass(project):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from gpufleet import site
+from gpufleet.build import site
 from gpufleet.errors import RunError
 from tests.conftest import GPUFLEET, copy_project, gpufleet
 from tests.test_cli import tree_digest
@@ -74,6 +74,32 @@ def test_a_change_in_data_reruns_every_notebook(project_copy):
         assert set(_states(completed.stdout).values()) == {"queued"}
     finally:
         facts.write_text(original)
+        gpufleet(project_copy, "run", check=True)
+
+
+@pytest.mark.parametrize(
+    ("changed", "rebuilds"),
+    [
+        ("src/gpufleet/build/site.py", True),  # renders pages: the site is built again
+        ("src/gpufleet/cli.py", False),  # shapes neither the notebooks nor the site
+        ("src/gpufleet/model/fleet.py", None),  # the model: every notebook runs again
+    ],
+)
+def test_a_change_in_the_code_reruns_what_depends_on_it(project_copy, changed, rebuilds):
+    source = project_copy / changed
+    original = source.read_text()
+    try:
+        source.write_text(original + "\n# an edit\n")
+        completed = gpufleet(project_copy, "run", check=True)
+        states = set(_states(completed.stdout).values())
+        if rebuilds is None:
+            assert states == {"queued"}
+        else:
+            assert states == {"up to date, not run"}
+            assert ("building the site" in completed.stdout) is rebuilds
+            assert ("nothing changed" in completed.stdout) is not rebuilds
+    finally:
+        source.write_text(original)
         gpufleet(project_copy, "run", check=True)
 
 

@@ -6,46 +6,46 @@ import json
 
 import pytest
 
-from gpufleet import model, training
-from gpufleet.params import defaults
+from gpufleet.model import formulas, training
+from gpufleet.model.params import defaults
 from tests.conftest import copy_project, gpufleet
 
 
 def test_training_formulas():
     # 1,000,000 GPU-hours x 400 W x PUE 1.08 = 432 MWh.
-    assert model.training_energy_mwh(1_000_000, 400, 1.08) == pytest.approx(432.0)
+    assert formulas.training_energy_mwh(1_000_000, 400, 1.08) == pytest.approx(432.0)
     # 8,760 GPU-hours of a 43,800-dollar GPU over 5 years: a fifth of its price.
-    assert model.amortized_capex_usd(8_760, 43_800, 5) == pytest.approx(8_760)
-    assert model.rental_cost_usd(1_000, 2.5) == pytest.approx(2_500)
-    assert model.implied_intensity_kgco2e_per_kwh(400, 1_000) == pytest.approx(0.4)
-    assert model.training_flop(405e9, 15.6e12, 6) == pytest.approx(3.7908e25)
+    assert formulas.amortized_capex_usd(8_760, 43_800, 5) == pytest.approx(8_760)
+    assert formulas.rental_cost_usd(1_000, 2.5) == pytest.approx(2_500)
+    assert formulas.implied_intensity_kgco2e_per_kwh(400, 1_000) == pytest.approx(0.4)
+    assert formulas.training_flop(405e9, 15.6e12, 6) == pytest.approx(3.7908e25)
     # 8.64e22 FLOP at 1e18 FLOP/s is one day.
-    assert model.training_days(8.64e22, 1e18) == pytest.approx(1.0)
+    assert formulas.training_days(8.64e22, 1e18) == pytest.approx(1.0)
     # At 989 TFLOP/s and 40% MFU, 1.424e18 FLOP is one GPU-hour (989e12 x 0.4 x 3,600).
-    assert model.gpu_hours_for(989e12 * 0.4 * 3600, 989, 0.4) == pytest.approx(1.0)
+    assert formulas.gpu_hours_for(989e12 * 0.4 * 3600, 989, 0.4) == pytest.approx(1.0)
 
 
 def test_compute_optimal_model():
     # C = 6 x N x 20 N = 120 N^2: 1.2e22 FLOP gives N = 1e10 parameters.
-    assert model.compute_optimal_parameters(1.2e22, 20, 6) == pytest.approx(1e10)
+    assert formulas.compute_optimal_parameters(1.2e22, 20, 6) == pytest.approx(1e10)
 
 
 def test_reliability_formulas():
-    rate = model.failure_rate_per_gpu_day(419, 16_384, 54)
+    rate = formulas.failure_rate_per_gpu_day(419, 16_384, 54)
     assert rate == pytest.approx(419 / (16_384 * 54))
-    assert model.interruptions_per_day(rate, 16_384) == pytest.approx(419 / 54)
+    assert formulas.interruptions_per_day(rate, 16_384) == pytest.approx(419 / 54)
     # 54 days x 24 h / 419 interruptions = 3.093 hours between interruptions.
-    assert model.hours_between_interruptions(rate, 16_384) == pytest.approx(54 * 24 / 419)
+    assert formulas.hours_between_interruptions(rate, 16_384) == pytest.approx(54 * 24 / 419)
     # Young: sqrt(2 x 2 x 100) = 20 minutes; loss = 2/20 + (10 + 5)/100 = 25%.
-    assert model.young_interval_minutes(2, 100) == pytest.approx(20.0)
-    assert model.lost_time_fraction(20, 2, 5, 100) == pytest.approx(0.25)
+    assert formulas.young_interval_minutes(2, 100) == pytest.approx(20.0)
+    assert formulas.lost_time_fraction(20, 2, 5, 100) == pytest.approx(0.25)
 
 
 def test_young_interval_is_the_minimum():
-    best = model.young_interval_minutes(1.0, 185.6)
-    at_best = model.lost_time_fraction(best, 1.0, 15, 185.6)
+    best = formulas.young_interval_minutes(1.0, 185.6)
+    at_best = formulas.lost_time_fraction(best, 1.0, 15, 185.6)
     for other in (best * 0.5, best * 0.9, best * 1.1, best * 2):
-        assert model.lost_time_fraction(other, 1.0, 15, 185.6) > at_best
+        assert formulas.lost_time_fraction(other, 1.0, 15, 185.6) > at_best
 
 
 def test_training_run_at_defaults(project):

@@ -1,3 +1,9 @@
-"""gpufleet: the model, data and runner behind the report on Meta's 2024 GPU fleet."""
+"""gpufleet: the model, data and runner behind the report on Meta's 2024 GPU fleet.
+
+Three layers, imports only going down: :mod:`gpufleet.model` (the domain), :mod:`gpufleet.book`
+(what notebooks call to narrate) and :mod:`gpufleet.build` (running and publishing), with
+:mod:`gpufleet.cli` on top. :mod:`gpufleet.errors` and :mod:`gpufleet.formatting` are leaves
+every layer may use.
+"""
 
 __version__ = "0.1.0"

@@ -11,11 +11,12 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
-from gpufleet import data as _data
-from gpufleet import notebooks, results, runner
-from gpufleet.data import DataError
-from gpufleet.notebooks import NotebookError
-from gpufleet.params import ParameterError, allowed
+from gpufleet.book import notebooks
+from gpufleet.build import results, runner
+from gpufleet.errors import InputError, RunError
+from gpufleet.formatting import number
+from gpufleet.model import data as _data
+from gpufleet.model.params import allowed
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -78,7 +79,9 @@ def _cmd_params(args: argparse.Namespace) -> int:
     for name, row in rows.items():
         unit = f" {row['unit']}" if row["unit"] else ""
         plausible = (
-            f"; plausible {row['low']:g} to {row['high']:g}" if row["low"] is not None else ""
+            f"; plausible {number(row['low'])} to {number(row['high'])}"
+            if row["low"] is not None
+            else ""
         )
         print(f"{name} = {row['default']}{unit}   [{', '.join(row['notebooks']) or 'no notebook'}]")
         print(f"    {row['description']}")
@@ -98,7 +101,7 @@ def _cmd_results(args: argparse.Namespace) -> int:
     width = max(len(key) for key in found)
     for key, row in found.items():
         value = row["value"]
-        shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+        shown = number(value)
         print(
             f"{key:<{width}}  {shown:>14} {row['unit']:<8} [{row['notebook']}] {row['description']}"
         )
@@ -106,9 +109,10 @@ def _cmd_results(args: argparse.Namespace) -> int:
 
 
 def _cmd_strip(args: argparse.Namespace) -> int:
+    project = _data.load(_root(args))
     for name in args.notebooks:
-        if notebooks.strip_outputs(Path(name)):
-            print(f"stripped outputs from {name}")
+        if notebooks.strip_outputs(Path(name), project):
+            print(f"tidied {name}: outputs stripped, parameters cell written from the registry")
     return 0
 
 
@@ -162,7 +166,11 @@ def parser() -> argparse.ArgumentParser:
     res = sub.add_parser("results", help="print the headline numbers of the latest run")
     res.add_argument("--json", action="store_true", help="print JSON")
     res.set_defaults(handler=_cmd_results)
-    strip = sub.add_parser("strip", help="remove outputs from source notebooks (pre-commit)")
+    strip = sub.add_parser(
+        "strip",
+        help="remove outputs from source notebooks and write their parameters cells from "
+        "data/parameters.csv (pre-commit)",
+    )
     strip.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     strip.set_defaults(handler=_cmd_strip)
     return top
@@ -191,12 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
-    except (ParameterError, DataError, NotebookError) as error:
+    except InputError as error:
         print(f"gpufleet: error: {error}", file=sys.stderr)
         if args.command == "run":
             print("gpufleet: nothing was run; the previous site is untouched", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except runner.RunError as error:
+    except RunError as error:
         print(f"gpufleet: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """A Sphinx extension for this book: faster builds, and incremental builds equal to full ones.
 
 The runner rebuilds only the pages whose executed notebook changed (see
-:mod:`gpufleet.site`). Sphinx and its extensions need four things for such a build to write
+:mod:`gpufleet.build.site`). Sphinx and its extensions need four things for such a build to write
 the same bytes as a build from scratch:
 
 - **Cross-page glue.** A page that pastes a number from another notebook

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
-from gpufleet.data import ProjectData
-from gpufleet.params import ParameterError, Value, validate
+from gpufleet.model.data import ProjectData
+from gpufleet.model.params import ParameterError, Value, validate
 
 COLUMNS = [
     "output",

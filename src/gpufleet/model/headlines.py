@@ -1,16 +1,16 @@
 """Every headline number from one set of parameter values, in one call.
 
-The chapters compute their headlines on their pages; this module computes all of them at once,
-through the same functions, for the uncertainty chapter (with arrays of samples) and the
-scenario comparison (one call per scenario). A test checks that both agree.
+The one place headlines are computed: each chapter glues its own from here
+(:func:`gpufleet.book.chapter.headlines`), the uncertainty chapter passes arrays of samples
+through it, and the scenario comparison calls it once per scenario.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gpufleet import fleet, model, training
-from gpufleet.data import ProjectData
+from gpufleet.model import fleet, formulas, training
+from gpufleet.model.data import ProjectData
 
 
 def compute_all(values: Mapping[str, object], project: ProjectData) -> dict[str, object]:
@@ -22,7 +22,7 @@ def compute_all(values: Mapping[str, object], project: ProjectData) -> dict[str,
     emitted = result.total_emissions
     run = training.run(values)
     fact = project.fact
-    rate = model.failure_rate_per_gpu_day(
+    rate = formulas.failure_rate_per_gpu_day(
         fact("llama3_interruptions_unexpected"),
         fact("llama3_405b_gpus"),
         fact("llama3_snapshot_days"),
@@ -47,10 +47,10 @@ def compute_all(values: Mapping[str, object], project: ProjectData) -> dict[str,
         "training_emissions_tco2e": run.emissions_tco2e,
         "training_amortized_cost_usd": run.amortized_cost_usd,
         "training_cloud_cost_usd": run.cloud_cost_usd,
-        "llama3_405b_days_on_fleet": model.training_days(
+        "llama3_405b_days_on_fleet": formulas.training_days(
             fact("llama3_405b_training_flop"), compute.effective_bf16_flops
         ),
-        "fleet_interruptions_per_day": model.interruptions_per_day(rate, values["h100_count"]),
+        "fleet_interruptions_per_day": formulas.interruptions_per_day(rate, values["h100_count"]),
     }
     missing = set(project.headlines) - set(numbers)
     if missing:

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpufleet import data as _data
-from gpufleet import params as _params
-from gpufleet import scenarios
-from gpufleet.notebooks import SourceNotebook, discover
-from gpufleet.params import ParameterError, Value
+from gpufleet.book.notebooks import SourceNotebook, discover
+from gpufleet.model import data as _data
+from gpufleet.model import params as _params
+from gpufleet.model import scenarios
+from gpufleet.model.params import ParameterError, Value
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def plan(
     by_name = {nb.name: nb for nb in available}
     for name in only:
         if name not in by_name:
-            hint = _params._nearest(name, by_name)
+            hint = _params.nearest(name, by_name)
             raise ParameterError(
                 f"--only {name!r}: no such notebook"
                 + (f"; did you mean {hint!r}?" if hint else "")

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpufleet.book.notebooks import SourceNotebook
+from gpufleet.build.files import write_atomic
+from gpufleet.build.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
+from gpufleet.build.planning import Plan
 from gpufleet.errors import RunError
-from gpufleet.files import write_atomic
-from gpufleet.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
-from gpufleet.notebooks import SourceNotebook
-from gpufleet.params import Value
-from gpufleet.planning import Plan
+from gpufleet.model.params import Value
 
 Log = Callable[[str], None]
 

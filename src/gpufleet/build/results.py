@@ -1,7 +1,8 @@
 """Reading the headline numbers back out of the executed notebooks in ``book/``.
 
-A notebook glues each headline with :func:`gpufleet.report.headline`; the glued value is stored
-in the executed notebook's outputs, so results always match the page they were rendered on.
+A chapter glues its headlines with :func:`gpufleet.book.chapter.headlines`; the glued value is
+stored in the executed notebook's outputs, so results always match the page they were rendered
+on.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gpufleet import data as _data
+from gpufleet.model import data as _data
 
 GLUE_MIME = "application/papermill.record/text/plain"
 UNCERTAINTY = "uncertainty"

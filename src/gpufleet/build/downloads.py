@@ -7,8 +7,8 @@ import io
 import json
 from pathlib import Path
 
-from gpufleet import data as _data
-from gpufleet.results import glued_values
+from gpufleet.build.results import glued_values
+from gpufleet.model import data as _data
 
 FIELDS = ("name", "value", "unit", "headline", "description")
 

@@ -1,8 +1,8 @@
 """The report's arithmetic: pure functions, units in their names, no I/O.
 
 Every function works on plain floats and on NumPy arrays alike (element-wise), so the same
-formulas serve a single run and a Monte Carlo sample. Inputs come from :mod:`gpufleet.data`
-and :mod:`gpufleet.params`; nothing here reads a file or knows about notebooks.
+formulas serve a single run and a Monte Carlo sample. Inputs come from :mod:`gpufleet.model.data`
+and :mod:`gpufleet.model.params`; nothing here reads a file or knows about notebooks.
 """
 
 from __future__ import annotations

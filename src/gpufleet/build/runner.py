@@ -2,8 +2,9 @@
 
 :func:`run` holds the run's lock (one run at a time per checkout), decides from content
 fingerprints which notebooks must run again (:class:`Cache`), executes them
-(:mod:`gpufleet.execution`), builds the site in a staging folder and publishes it
-(:mod:`gpufleet.site`). Bad input never gets this far: :func:`gpufleet.planning.plan` refuses it.
+(:mod:`gpufleet.build.execution`), builds the site in a staging folder and publishes it
+(:mod:`gpufleet.build.site`). Bad input never gets this far:
+:func:`gpufleet.build.planning.plan` refuses it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpufleet import booksite
+from gpufleet.book.notebooks import SourceNotebook
+from gpufleet.build import booksite
+from gpufleet.build.execution import execute
+from gpufleet.build.files import write_atomic
+from gpufleet.build.planning import Plan, plan
+from gpufleet.build.site import build, publish, repository_url, stage_sources
 from gpufleet.errors import RunError
-from gpufleet.execution import execute
-from gpufleet.files import write_atomic
-from gpufleet.notebooks import SourceNotebook
-from gpufleet.params import Value
-from gpufleet.planning import Plan, plan
-from gpufleet.site import build, publish, repository_url, stage_sources
+from gpufleet.model.params import Value
 
 __all__ = ["Cache", "Outcome", "Plan", "RunError", "exclusive", "plan", "run"]
 
 Log = Callable[[str], None]
+
+
+def _package_code(root: Path, *, notebooks_only: bool) -> list[Path]:
+    """The package's code that shapes the site.
+
+    With ``notebooks_only``, what notebooks import (the model, the book's helpers, the leaf
+    modules): a change there re-runs every notebook. Otherwise the build layer too (the
+    Sphinx extension renders every page): a change there rebuilds the site but re-runs no
+    notebook. The command line shapes neither.
+    """
+    package = root / "src" / "gpufleet"
+    left_out = {"cli.py", "build"} if notebooks_only else {"cli.py"}
+    return [
+        path
+        for path in sorted(package.rglob("*.py"))
+        if path.relative_to(package).parts[0] not in left_out
+    ]
 
 
 def _inputs_digest(root: Path) -> str:
@@ -37,7 +55,7 @@ def _inputs_digest(root: Path) -> str:
         *sorted((root / "data").rglob("*.csv")),
         *sorted((root / "data").rglob("*.yaml")),
         root / "book" / "references.bib",
-        *sorted((root / "src" / "gpufleet").rglob("*.py")),
+        *_package_code(root, notebooks_only=True),
         root / "requirements.lock",
     ]
     return _digest_files(hashlib.sha256(), root, paths)
@@ -75,7 +93,7 @@ def _site_digest(root: Path, fingerprints: Mapping[str, str], repository: str | 
     """What the built site depends on: the pages, the configuration, the repository it links
     and every notebook's run."""
     seed = hashlib.sha256(json.dumps([fingerprints, repository], sort_keys=True).encode())
-    return _digest_files(seed, root, _pages(root))
+    return _digest_files(seed, root, [*_pages(root), *_package_code(root, notebooks_only=False)])
 
 
 def _structure_digest(root: Path, inputs: str, repository: str | None) -> str:
@@ -84,7 +102,8 @@ def _structure_digest(root: Path, inputs: str, repository: str | None) -> str:
     the other pages' menus)."""
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
     seed = hashlib.sha256(json.dumps([inputs, repository]).encode())
-    return _digest_files(seed, root, [*_pages(root), *notebooks])
+    code = _package_code(root, notebooks_only=False)  # the Sphinx extension renders pages
+    return _digest_files(seed, root, [*_pages(root), *notebooks, *code])
 
 
 class Cache:
@@ -184,9 +203,7 @@ def run(
                 ):
                     log("nothing changed: the site is up to date")
                 else:
-                    source = stage_sources(
-                        root, stage / "src", executed_dir, repository=repository
-                    )
+                    source = stage_sources(root, stage / "src", executed_dir, repository=repository)
                     html = build(
                         source,
                         root / "_build" / "sphinx",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gpufleet import model
-from gpufleet.data import ProjectData
+from gpufleet.model import formulas
+from gpufleet.model.data import ProjectData
 
 
 @dataclass(frozen=True)
@@ -29,22 +29,22 @@ class Run:
 def capex_per_gpu_usd(values: Mapping[str, object]) -> float:
     """An H100 with its share of server and network (buildings aside)."""
     compute = values["h100_unit_price_usd"] + values["server_overhead_usd_per_gpu"]
-    return compute + model.network_capex_usd(compute, values["network_share_of_it_capex"])
+    return compute + formulas.network_capex_usd(compute, values["network_share_of_it_capex"])
 
 
 def run(values: Mapping[str, object]) -> Run:
     """Energy, emissions and cost of a run of ``training_gpu_hours`` on H100s."""
     hours = values["training_gpu_hours"]
-    energy = model.training_energy_mwh(hours, values["training_gpu_power_w"], values["pue"])
+    energy = formulas.training_energy_mwh(hours, values["training_gpu_power_w"], values["pue"])
     return Run(
         gpu_hours=hours,
         energy_mwh=energy,
-        emissions_tco2e=model.location_emissions_tco2e(energy, values["grid_kgco2e_per_kwh"]),
-        energy_cost_usd=model.electricity_cost_usd(energy, values["electricity_usd_per_mwh"]),
-        amortized_capex_usd=model.amortized_capex_usd(
+        emissions_tco2e=formulas.location_emissions_tco2e(energy, values["grid_kgco2e_per_kwh"]),
+        energy_cost_usd=formulas.electricity_cost_usd(energy, values["electricity_usd_per_mwh"]),
+        amortized_capex_usd=formulas.amortized_capex_usd(
             hours, capex_per_gpu_usd(values), values["useful_life_years"]
         ),
-        cloud_cost_usd=model.rental_cost_usd(hours, values["cloud_usd_per_gpu_hour"]),
+        cloud_cost_usd=formulas.rental_cost_usd(hours, values["cloud_usd_per_gpu_hour"]),
     )
 
 
@@ -56,15 +56,15 @@ def model_card_check(project: ProjectData, pue: float, grid_kgco2e_per_kwh: floa
     """
     runs = project.published_runs
     total = runs["llama31_total"]
-    implied = model.implied_intensity_kgco2e_per_kwh(
-        total.location_tco2e, model.training_energy_mwh(total.gpu_hours, total.gpu_power_w, 1.0)
+    implied = formulas.implied_intensity_kgco2e_per_kwh(
+        total.location_tco2e, formulas.training_energy_mwh(total.gpu_hours, total.gpu_power_w, 1.0)
     )
     rows = []
     for run_ in runs.values():
-        at_tdp_mwh = model.training_energy_mwh(run_.gpu_hours, run_.gpu_power_w, 1.0)
-        card_model = model.location_emissions_tco2e(at_tdp_mwh, implied)
-        ours = model.location_emissions_tco2e(
-            model.training_energy_mwh(run_.gpu_hours, run_.gpu_power_w, pue), grid_kgco2e_per_kwh
+        at_tdp_mwh = formulas.training_energy_mwh(run_.gpu_hours, run_.gpu_power_w, 1.0)
+        card_model = formulas.location_emissions_tco2e(at_tdp_mwh, implied)
+        ours = formulas.location_emissions_tco2e(
+            formulas.training_energy_mwh(run_.gpu_hours, run_.gpu_power_w, pue), grid_kgco2e_per_kwh
         )
         rows.append(
             {

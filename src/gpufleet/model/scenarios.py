@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpufleet import params as _params
-from gpufleet.data import ProjectData
-from gpufleet.params import ParameterError, Value
+from gpufleet.model import params as _params
+from gpufleet.model.data import ProjectData
+from gpufleet.model.params import ParameterError, Value
 
 ALLOWED_KEYS = ("description", "sources", "parameters")
 

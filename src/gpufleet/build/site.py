@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gpufleet import booksite, downloads
-from gpufleet import data as _data
+from gpufleet.build import booksite, downloads
+from gpufleet.build.files import same_bytes, write_atomic
 from gpufleet.errors import RunError
-from gpufleet.files import same_bytes, write_atomic
+from gpufleet.model import data as _data
 
 Log = Callable[[str], None]
 
@@ -178,9 +178,7 @@ def build(
     """
     vendor_vega(source / "_static", workspace.parent / "vega")
     stamp = workspace / BUILT_FROM
-    incremental = (
-        not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
-    )
+    incremental = not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
     if incremental:
         stamp.unlink()  # until this build succeeds, the workspace is not to be trusted
     else:

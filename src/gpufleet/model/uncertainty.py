@@ -2,8 +2,8 @@
 
 Each numeric parameter with a distribution in data/parameters.csv is sampled over its sourced
 range (triangular: low, default, high; uniform: low, high), all at once as NumPy arrays, and the
-arrays go through :func:`gpufleet.headlines.compute_all` in one call. A parameter set away from
-its default by the user is taken as known and held fixed, as are choices and parameters with no
+arrays go through :func:`gpufleet.model.headlines.compute_all` in one call. A parameter set away
+from its default by the user is taken as known and held fixed, as are choices and parameters with no
 sourced range. Seeded: the same seed gives the same numbers.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from gpufleet.data import ProjectData
-from gpufleet.headlines import compute_all
+from gpufleet.model.data import ProjectData
+from gpufleet.model.headlines import compute_all
 
 PERCENTILES = (5, 50, 95)
 

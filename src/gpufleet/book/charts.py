@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 import pandas as pd
 
@@ -72,10 +74,52 @@ def bar(
     )
 
 
+def stacked_bar(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    category: str,
+    stack: str,
+    title: str,
+    subtitle: str,
+    value_title: str,
+    tooltip_title: str,
+    value_format: str,
+    stack_title: str | None = None,
+    details: Sequence[tuple[str, str]] = (),
+    step: int = 40,
+) -> alt.Chart:
+    """Horizontal bars, one per ``category``, each the sum of its parts stacked by ``stack``.
+
+    Categories keep the order of the frame, and so do the parts: in each bar, from left to
+    right, and in the legend. ``value_title`` carries the unit; ``details`` adds
+    ``(column, title)`` pairs to the tooltip.
+    """
+    parts = list(dict.fromkeys(frame[stack]))
+    data = frame.assign(_part_rank=frame[stack].map(parts.index))
+    return (
+        alt.Chart(data, title=alt.TitleParams(title, subtitle=subtitle))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"sum({value}):Q", title=value_title),
+            y=alt.Y(f"{category}:N", title=None, sort=None),
+            color=alt.Color(f"{stack}:N", title=stack_title, sort=parts),
+            order=alt.Order("_part_rank:Q"),
+            tooltip=[
+                alt.Tooltip(f"{category}:N"),
+                alt.Tooltip(f"{stack}:N"),
+                *[alt.Tooltip(f"{column}:N", title=name) for column, name in details],
+                alt.Tooltip(f"{value}:Q", title=tooltip_title, format=value_format),
+            ],
+        )
+        .properties(width=WIDTH, height=alt.Step(step))
+    )
+
+
 def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt.LayerChart:
     """How far a number moves as each parameter goes from its low to its high value.
 
-    ``frame`` is :func:`gpufleet.sensitivity.one_at_a_time`'s table.
+    ``frame`` is :func:`gpufleet.model.sensitivity.one_at_a_time`'s table.
     """
     axis_title = f"{quantity} ({unit})"
     data = frame.assign(
@@ -120,7 +164,7 @@ def tornado_by_output(
 ) -> alt.Chart:
     """Tornado charts for many numbers in one, with a menu to pick the number.
 
-    ``frame`` is :func:`gpufleet.sensitivity.swings`'s table; ``labels`` names each output
+    ``frame`` is :func:`gpufleet.model.sensitivity.swings`'s table; ``labels`` names each output
     (with its unit) in the menu; ``first`` is the output shown until the reader picks another.
     """
     data = frame.assign(

@@ -1,7 +1,7 @@
 """Chapter-level assembly: binds checked parameters and data to the model's functions.
 
 Nothing here is a formula of its own; it picks the right figures out of ``data/`` and passes
-them to :mod:`gpufleet.model`, returning plain results and tables for the notebooks.
+them to :mod:`gpufleet.model.formulas`, returning plain results and tables for the notebooks.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gpufleet import model
-from gpufleet.data import METRIC_LABELS, METRIC_UNITS, Accelerator, ProjectData
+from gpufleet.model import formulas
+from gpufleet.model.data import METRIC_LABELS, METRIC_UNITS, Accelerator, ProjectData
 
 REFERENCE_GPU = "h100_sxm"
 
 
-def compute(values: Mapping[str, object], project: ProjectData) -> model.FleetCompute:
-    """The fleet's compute for checked parameter values (see :func:`model.fleet_compute`)."""
+def compute(values: Mapping[str, object], project: ProjectData) -> formulas.FleetCompute:
+    """The fleet's compute for checked parameter values (see :func:`formulas.fleet_compute`)."""
     h100 = project.accelerators[REFERENCE_GPU]
     other = project.accelerators[str(values["other_gpu"])]
     metric = str(values["equivalence_metric"])
-    return model.fleet_compute(
+    return formulas.fleet_compute(
         h100_count=values["h100_count"],
         h100_equivalents_total=values["h100_equivalents_total"],
         mfu=values["mfu"],
@@ -57,8 +57,8 @@ def equivalence_table(
                     "gpu_name": gpu.name,
                     "h100_value": h100.metric(metric),
                     "gpu_value": value,
-                    "per_h100": model.gpus_per_h100_equivalent(h100.metric(metric), value),
-                    "count": model.other_gpu_count(other_h100e, h100.metric(metric), value),
+                    "per_h100": formulas.gpus_per_h100_equivalent(h100.metric(metric), value),
+                    "count": formulas.other_gpu_count(other_h100e, h100.metric(metric), value),
                 }
             )
     return pd.DataFrame(rows)
@@ -100,8 +100,8 @@ def groups(values: Mapping[str, object], project: ProjectData) -> tuple[Group, G
     h100 = project.accelerators[REFERENCE_GPU]
     other = project.accelerators[str(values["other_gpu"])]
     metric = str(values["equivalence_metric"])
-    other_count = model.other_gpu_count(
-        model.other_h100_equivalents(values["h100_equivalents_total"], values["h100_count"]),
+    other_count = formulas.other_gpu_count(
+        formulas.other_h100_equivalents(values["h100_equivalents_total"], values["h100_count"]),
         h100.metric(metric),
         other.metric(metric),
     )
@@ -121,21 +121,21 @@ class Power:
 
     @property
     def annual_energy_twh(self) -> float:
-        return model.mwh_to_twh(self.annual_energy_mwh)
+        return formulas.mwh_to_twh(self.annual_energy_mwh)
 
 
 def power(group: Group, values: Mapping[str, object]) -> Power:
     """A group's peak IT and facility power, its yearly energy and electricity bill."""
-    it = model.it_power_mw(group.count, group.accelerator.tdp_w, values["server_power_ratio"])
-    facility = model.facility_power_mw(it, values["pue"])
-    average = model.average_power_mw(facility, values["avg_power_fraction"])
-    energy = model.annual_energy_mwh(average)
+    it = formulas.it_power_mw(group.count, group.accelerator.tdp_w, values["server_power_ratio"])
+    facility = formulas.facility_power_mw(it, values["pue"])
+    average = formulas.average_power_mw(facility, values["avg_power_fraction"])
+    energy = formulas.annual_energy_mwh(average)
     return Power(
         it_power_mw=it,
         facility_power_mw=facility,
         average_power_mw=average,
         annual_energy_mwh=energy,
-        annual_electricity_cost_usd=model.electricity_cost_usd(
+        annual_electricity_cost_usd=formulas.electricity_cost_usd(
             energy, values["electricity_usd_per_mwh"]
         ),
     )
@@ -180,19 +180,21 @@ def unit_price_usd(group: Group, values: Mapping[str, object]) -> float:
 
 def cost(group: Group, group_power: Power, values: Mapping[str, object]) -> Cost:
     """What a group costs to buy (GPUs, servers, network, building) and to own each year."""
-    gpus = model.hardware_capex_usd(group.count, unit_price_usd(group, values))
-    servers = model.hardware_capex_usd(group.count, values["server_overhead_usd_per_gpu"])
-    network = model.network_capex_usd(gpus + servers, values["network_share_of_it_capex"])
-    facility = model.facility_capex_usd(group_power.it_power_mw, values["facility_usd_per_mw"])
+    gpus = formulas.hardware_capex_usd(group.count, unit_price_usd(group, values))
+    servers = formulas.hardware_capex_usd(group.count, values["server_overhead_usd_per_gpu"])
+    network = formulas.network_capex_usd(gpus + servers, values["network_share_of_it_capex"])
+    facility = formulas.facility_capex_usd(group_power.it_power_mw, values["facility_usd_per_mw"])
     it_capex = gpus + servers + network
     return Cost(
         gpu_capex_usd=gpus,
         server_capex_usd=servers,
         network_capex_usd=network,
         facility_capex_usd=facility,
-        annual_depreciation_usd=model.annual_depreciation_usd(it_capex, values["useful_life_years"])
-        + model.annual_depreciation_usd(facility, values["facility_life_years"]),
-        annual_maintenance_usd=model.annual_maintenance_usd(
+        annual_depreciation_usd=formulas.annual_depreciation_usd(
+            it_capex, values["useful_life_years"]
+        )
+        + formulas.annual_depreciation_usd(facility, values["facility_life_years"]),
+        annual_maintenance_usd=formulas.annual_maintenance_usd(
             it_capex, values["maintenance_fraction_per_year"]
         ),
         annual_electricity_cost_usd=group_power.annual_electricity_cost_usd,
@@ -209,20 +211,20 @@ class Emissions:
 
 def emissions(group: Group, group_power: Power, values: Mapping[str, object]) -> Emissions:
     """Operational (location- and market-based) and embodied emissions of a group."""
-    location = model.location_emissions_tco2e(
+    location = formulas.location_emissions_tco2e(
         group_power.annual_energy_mwh, values["grid_kgco2e_per_kwh"]
     )
-    per_gpu_kg = model.embodied_kgco2e_per_installed_gpu(
+    per_gpu_kg = formulas.embodied_kgco2e_per_installed_gpu(
         values["embodied_kgco2e_per_gpu"], values["embodied_kgco2e_per_server"], GPUS_PER_SERVER
     )
-    embodied = model.embodied_emissions_tco2e(group.count, per_gpu_kg)
+    embodied = formulas.embodied_emissions_tco2e(group.count, per_gpu_kg)
     return Emissions(
         annual_location_tco2e=location,
-        annual_market_tco2e=model.market_emissions_tco2e(
+        annual_market_tco2e=formulas.market_emissions_tco2e(
             location, values["renewable_match_fraction"]
         ),
         embodied_tco2e=embodied,
-        embodied_per_year_tco2e=model.amortized_tco2e_per_year(
+        embodied_per_year_tco2e=formulas.amortized_tco2e_per_year(
             embodied, values["useful_life_years"]
         ),
     )
@@ -261,7 +263,7 @@ class Fleet:
     @property
     def h100_cost_per_gpu_hour_usd(self) -> float:
         """What one H100-hour costs Meta: the H100s' yearly cost over their hours."""
-        return model.cost_per_gpu_hour_usd(self.cost[0].annual_cost_usd, self.groups[0].count)
+        return formulas.cost_per_gpu_hour_usd(self.cost[0].annual_cost_usd, self.groups[0].count)
 
 
 def evaluate(

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from gpufleet import data as _data
-from gpufleet.data import Parameter, ProjectData
+from gpufleet.errors import InputError
+from gpufleet.formatting import number
+from gpufleet.model import data as _data
+from gpufleet.model.data import Parameter, ProjectData
 
 Value = int | float | str
 
 
-class ParameterError(ValueError):
+class ParameterError(InputError):
     """A parameter value that is not allowed; the message names it and says what is."""
 
 
@@ -30,16 +32,12 @@ def allowed(param: Parameter) -> str:
         return "one of " + ", ".join(param.choices)
     kind = "a whole number" if param.type == "int" else "a number"
     if param.min is not None and param.max is not None:
-        return f"{kind} from {_fmt(param.min)} to {_fmt(param.max)}"
+        return f"{kind} from {number(param.min)} to {number(param.max)}"
     if param.min is not None:
-        return f"{kind} of at least {_fmt(param.min)}"
+        return f"{kind} of at least {number(param.min)}"
     if param.max is not None:
-        return f"{kind} of at most {_fmt(param.max)}"
+        return f"{kind} of at most {number(param.max)}"
     return kind
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 def coerce(param: Parameter, value: object) -> Value:
@@ -48,7 +46,7 @@ def coerce(param: Parameter, value: object) -> Value:
     if param.type == "choice":
         text = str(value).strip() if isinstance(value, str) else value
         if text not in param.choices:
-            hint = _nearest(str(text), param.choices)
+            hint = nearest(str(text), param.choices)
             raise ParameterError(
                 f"{name}: {value!r} is not an allowed choice; allowed: {', '.join(param.choices)}"
                 + (f" (did you mean {hint!r}?)" if hint else "")
@@ -88,14 +86,14 @@ def coerce(param: Parameter, value: object) -> Value:
     return number
 
 
-def _nearest(name: str, candidates: Iterable[str]) -> str | None:
+def nearest(name: str, candidates: Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
     return matches[0] if matches else None
 
 
 def unknown_name_error(name: str, known: Iterable[str]) -> ParameterError:
     known = sorted(known)
-    hint = _nearest(name, known)
+    hint = nearest(name, known)
     if hint:
         return ParameterError(
             f"unknown parameter {name!r}; did you mean {hint!r}? "
@@ -159,6 +157,7 @@ class Checked:
 
     values: Mapping[str, Value]
     project: ProjectData
+    notebook: str | None = None  # the chapter these are the parameters of, if any
 
     def __getattr__(self, name: str) -> Value:
         try:
@@ -170,6 +169,10 @@ class Checked:
         """The parameters whose value is not the registry's default."""
         registry = self.project.parameters
         return {name: v for name, v in self.values.items() if v != registry[name].default}
+
+    def everything(self) -> dict[str, Value]:
+        """Every parameter of the registry: these values, and the defaults for the rest."""
+        return {**defaults(self.project), **self.values}
 
 
 def check(root: Path | None = None, **values: object) -> Checked:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from gpufleet.data import UNSOURCED, ProjectData
-from gpufleet.params import Checked, Value, allowed
+from gpufleet.formatting import number
+from gpufleet.model.data import UNSOURCED, ProjectData
+from gpufleet.model.params import Checked, Value, allowed
 
 
 def cite(keys: Iterable[str]) -> str:
@@ -25,21 +26,12 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
-def number_text(value: float | int | None) -> str:
-    """A figure as a reader expects it: thousands separated, no spurious decimals."""
-    if value is None:
-        return ""
-    if float(value).is_integer() and abs(value) >= 1000:
-        return f"{int(value):,}"
-    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
 def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) -> str:
     """Every parameter: notebooks, default, unit, plausible range, allowed values, sources."""
     rows = []
     for param in project.parameters.values():
         plausible = (
-            f"{number_text(param.low)} to {number_text(param.high)}"
+            f"{number(param.low)} to {number(param.high)}"
             + (f" ({param.distribution})" if param.distribution else "")
             if param.low is not None
             else "no sourced range"
@@ -50,7 +42,7 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
             [
                 f"`{param.name}`",
                 ", ".join(f"[{n}]({n}.ipynb)" for n in users.get(param.name, [])) or "none yet",
-                f"`{param.default}`" if param.type == "choice" else number_text(param.default),
+                f"`{param.default}`" if param.type == "choice" else number(param.default),
                 param.unit or "",
                 plausible,
                 allowed(param),
@@ -77,7 +69,7 @@ def facts_markdown(project: ProjectData) -> str:
     rows = [
         [
             f"`{f.key}`",
-            number_text(f.value),
+            number(f.value),
             f.unit,
             f.date,
             f'"{f.quote}"' if f.quote else "",
@@ -106,11 +98,11 @@ def accelerators_markdown(project: ProjectData, *, notes: bool = True) -> str:
     rows = [
         [
             g.name,
-            number_text(g.tdp_w),
-            number_text(g.bf16_dense_tflops),
-            number_text(g.fp8_dense_tflops) or "none",
-            number_text(g.memory_gb),
-            number_text(g.memory_bandwidth_tbps),
+            number(g.tdp_w),
+            number(g.bf16_dense_tflops),
+            number(g.fp8_dense_tflops) or "none",
+            number(g.memory_gb),
+            number(g.memory_bandwidth_tbps),
         ]
         + ([g.note or ""] if notes else [])
         + [cite(g.source)]
@@ -128,9 +120,7 @@ def run_parameters_markdown(checked: Checked) -> str:
         if param.type == "choice":
             return f"`{value}`"
         return (
-            f"{number_text(value)} {param.unit}"
-            if param.unit not in (None, "count")
-            else number_text(value)
+            f"{number(value)} {param.unit}" if param.unit not in (None, "count") else number(value)
         )
 
     changed = checked.changed()
