@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from urllib.parse import urlparse
@@ -73,6 +74,22 @@ def browser():
         launched.close()
 
 
+#: What the machinery leaves on a page when a value is handed over wrong: a tuple where a
+#: number belongs (myst-nb read "200,000" as a literal), NumPy's or Python's reprs, an
+#: unresolved glue or reference, a traceback, Markdown inside a glued text.
+MACHINERY = (
+    r"\(\d+, \d+\)",
+    r"np\.float",
+    r"np\.int",
+    r"\bnan\b",
+    r"\{glue",
+    r"\?\?",
+    r"Traceback",
+    r"object at 0x",
+    r"`",  # Markdown pasted as text: glued text is not parsed again
+)
+
+
 def _pages(site):
     html = site / "_build" / "html"
     return sorted(
@@ -111,6 +128,9 @@ def test_every_page_loads_offline_and_draws(served, browser):
             "requestfailed", lambda req, errors=errors: errors.append(f"failed request {req.url}")
         )
         page.goto(f"{base}/{page_path}", wait_until="networkidle")
+        shown = page.inner_text("main") if page.locator("main").count() else ""
+        leftovers = [pattern for pattern in MACHINERY if re.search(pattern, shown)]
+        assert not leftovers, f"{page_path} shows {leftovers} where a reader expects words"
         expected = CHART_PAGES.get(page_path, 0)
         if expected:
             page.wait_for_function(

@@ -33,17 +33,18 @@ def test_page_is_built(site, page):
 def test_numbers_in_the_text_follow_the_parameters(site, site_changed):
     default = _text((site / "_build" / "html" / "book" / "fleet.html").read_text())
     changed = _text((site_changed / "_build" / "html" / "book" / "fleet.html").read_text())
-    # 593.4 EFLOP/s peak either way; effective 243 at mfu 0.41, 178 at 0.3.
-    assert "would sustain 243 EFLOP/s" in default
-    assert "would sustain 178 EFLOP/s" in changed
-    assert "deliver 593 EFLOP/s" in changed
+    # 583.51 EFLOP/s peak either way (590,000 H100e x 989 TFLOP/s); effective 239 at mfu 0.41,
+    # 175 at 0.3.
+    assert "the fleet would sustain 239 EFLOP/s" in default
+    assert "the fleet would sustain 175 EFLOP/s" in changed
+    assert "peak at 584 EFLOP/s" in changed
     intro = _text((site_changed / "_build" / "html" / "book" / "intro.html").read_text())
-    assert "would sustain about 178 EFLOP/s in training" in intro
-    assert "This run changes 1 of the 5 parameters of this page: mfu = 0.3" in changed
-    # Facility load: 1,022.8 MW of IT x PUE 1.3 = 1,329.7 MW; energy x 0.75 x 8,760 h.
+    assert "would sustain about 175 EFLOP/s in training" in intro
+    assert "This run changes 1 of the 7 parameters of this page: mfu = 0.3" in changed
+    # Facility load: 783.15 MW of IT x PUE 1.3 = 1,018.1 MW; energy x 0.75 x 8,760 h.
     power = _text((site_changed / "_build" / "html" / "book" / "power.html").read_text())
-    assert "the facility load peaks at 1,330 MW" in power
-    assert "use 8.74 TWh of electricity" in power
+    assert "the facility load peaks at 1,018 MW" in power
+    assert "would use 6.69 TWh of electricity" in power
     # 350,000 H100 x 30,000 USD = 10.5 billion dollars.
     costs = _text((site_changed / "_build" / "html" / "book" / "costs.html").read_text())
     assert "the 350,000 H100s cost 10.5 billion dollars" in costs
@@ -54,8 +55,11 @@ def test_numbers_in_the_text_follow_the_parameters(site, site_changed):
 def test_results_follow_the_parameters(site, site_changed):
     changed = json.loads(gpufleet(site_changed, "results", "--json", check=True).stdout)
     default = json.loads(gpufleet(site, "results", "--json", check=True).stdout)
-    assert changed["effective_bf16_exaflops"]["value"] == pytest.approx(593.4 * 0.3)
-    it_mw = 350_000 * 700 * 1.82 / 1e6 + 250_000 * 989 / 312 * 400 * 1.82 / 1e6
+    assert changed["effective_bf16_exaflops"]["value"] == pytest.approx(583.51 * 0.3)
+    # Servers of 350,000 H100, 173,000 MI300X and 36,054.5 A100 (the RSC's and the
+    # remainder's), with network and storage at a tenth of the IT load: 783.15 MW.
+    a100s = 16_000 + (240_000 - 173_000 * 1307 / 989 - 16_000 * 312 / 989) * 989 / 312
+    it_mw = (350_000 * 700 * 1.82 + 173_000 * 750 * 1.77 + a100s * 400 * 2.03) / 1e6 / 0.9
     assert default["facility_power_mw"]["value"] == pytest.approx(it_mw * 1.08)
     assert changed["facility_power_mw"]["value"] == pytest.approx(it_mw * 1.3)
     assert changed["annual_energy_twh"]["value"] == pytest.approx(it_mw * 1.3 * 0.75 * 8.76e-3)

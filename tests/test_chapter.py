@@ -44,7 +44,7 @@ def test_a_chapter_takes_its_declared_parameters_checked_and_typed(project):
         ({"puee": 1.3}, "unknown parameter 'puee'; did you mean 'pue'? power.ipynb takes: "),
         ({"mfu": 0.3}, "mfu: not a parameter of power.ipynb (it is taken by fleet, training"),
         ({"pue": 0.5}, "pue: 0.5 is out of range; allowed: a number from 1 to 3"),
-        ({"other_gpu": "b200"}, "other_gpu: 'b200' is not an allowed choice"),
+        ({"remainder_gpu": "b200"}, "remainder_gpu: 'b200' is not an allowed choice"),
     ],
 )
 def test_a_stray_or_bad_value_is_refused_with_its_name(overrides, message):
@@ -64,3 +64,18 @@ def test_headlines_glue_the_chapters_own_from_compute_all(project, monkeypatch):
     assert numbers == expected
     # 350,000 H100s at 30,000 dollars each, by hand.
     assert glued["gpu_capex_usd"] == pytest.approx(350_000 * 30_000)
+
+
+def test_glued_text_is_pasted_as_written(monkeypatch):
+    """myst-nb reads a glued text back as a Python literal: the text must reach the page as
+    written, not as what the literal means ("200,000" is not the tuple (200, 0))."""
+    from IPython.core.formatters import PlainTextFormatter
+    from myst_nb.core.variables import format_plain_text
+
+    glued = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update({name: value}))
+    for text in ("200,000", "Meta's fleet", "1.0", "None", "[a, b]"):
+        chapter.report.text("t", text)
+        stored = PlainTextFormatter()(glued["t"])  # what the notebook stores as text/plain
+        assert format_plain_text(stored, "") == text
+        assert format_plain_text(stored, "s") == text

@@ -31,8 +31,8 @@ def tree_digest(folder) -> str:
             "h100_count: '-1' is out of range; allowed: a whole number of at least 1",
         ),
         (
-            ["--set", "other_gpu=tpu"],
-            "other_gpu: 'tpu' is not an allowed choice; allowed: h100_pcie",
+            ["--set", "remainder_gpu=tpu"],
+            "remainder_gpu: 'tpu' is not an allowed choice; allowed: a100_sxm_80gb",
         ),
         (
             ["--set", "h100_equivalents_total=100000"],
@@ -52,7 +52,14 @@ def tree_digest(folder) -> str:
             ["--set", "useful_life_years=0"],
             "useful_life_years: '0' is out of range; allowed: a number from 0.5 to 20",
         ),
-        (["--set", "other_gpu=h200_sxm"], "other_gpu: h200_sxm has no sourced unit price"),
+        (
+            ["--set", "h100_unit_price_usd=40000"],
+            "h100_unit_price_usd: 40,000 is more than an eighth of h100_server_price_usd",
+        ),
+        (
+            ["--set", "equivalence_metric=fp8_dense"],
+            "remainder_gpu: a100_sxm_80gb has no dense FP8 throughput figure",
+        ),
         (
             ["--only", "fleet", "--set", "pue=1.2"],
             "pue: not taken by the selected notebook(s) fleet; "
@@ -65,8 +72,8 @@ def tree_digest(folder) -> str:
         ),
         (
             ["--scenario", "optimistic"],
-            "--scenario 'optimistic': no such scenario; known scenarios: announced, "
-            "high-cost, low-cost",
+            "--scenario 'optimistic': no such scenario; known scenarios: all-a100, "
+            "all-mi300x, announced, high-cost, low-cost",
         ),
     ],
 )
@@ -121,7 +128,7 @@ def test_params_json_lists_every_parameter(site, project):
     assert (mfu["low"], mfu["high"]) == (0.38, 0.43)
     assert mfu["notebooks"] == ["fleet", "training", "uncertainty"]
     assert mfu["source"] == ["llama3herd2024"]
-    assert listed["other_gpu"]["choices"] == ["h100_pcie", "h200_sxm", "a100_sxm_80gb", "mi300x"]
+    assert listed["remainder_gpu"]["choices"] == ["a100_sxm_80gb", "mi300x", "h200_sxm"]
 
 
 def test_params_text(site):
@@ -140,14 +147,15 @@ def test_results_json(site, project):
         "notebook": "fleet",
         "description": "NVIDIA H100 GPUs in the fleet",
     }
-    assert found["peak_bf16_dense_exaflops"]["value"] == pytest.approx(593.4)
-    assert found["effective_bf16_exaflops"]["value"] == pytest.approx(243.294)
+    # By dense BF16 the fleet is its 590,000 H100 equivalents x 989 TFLOP/s, x 0.41 sustained.
+    assert found["peak_bf16_dense_exaflops"]["value"] == pytest.approx(583.51)
+    assert found["effective_bf16_exaflops"]["value"] == pytest.approx(239.2391)
     assert found["effective_bf16_exaflops"]["unit"] == "EFLOP/s"
 
 
 def test_results_text(site):
     shown = gpufleet(site, "results", check=True).stdout
-    assert "effective_bf16_exaflops" in shown and "243" in shown
+    assert "effective_bf16_exaflops" in shown and "239.2" in shown
 
 
 def test_results_before_any_run(tmp_path):

@@ -94,3 +94,19 @@ def test_amount_puts_money_in_words_and_the_rest_in_figures():
     assert formatting.amount(2_663_502.4, "tCO2e") == "2,663,502"
     assert formatting.amount(12_500, "USD") == "12,500"
     assert formatting.amount(0.9207, "USD/GPU-hour") == "0.921"
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "rounded", "text"),
+    [
+        (559_054.487, 3, 559_000.0, "559,000"),
+        (0.51234, 2, 0.51, "0.51"),
+        (8.6957, 2, 8.7, "8.7"),
+        (1.3875, 3, 1.39, "1.39"),
+        (-2_039_386.0, 3, -2_040_000.0, "-2,040,000"),
+        (0.0, 3, 0.0, "0"),
+    ],
+)
+def test_about_rounds_to_significant_figures(value, digits, rounded, text):
+    assert formatting.round_sig(value, digits) == rounded
+    assert formatting.about(value, digits) == text

@@ -110,14 +110,20 @@ def _run(tmp_path, notebook="fleet", **parameters) -> dict[str, float]:
     return results.glued_values(out)
 
 
+#: The default fleet by hand: 173,000 MI300X (228,625.9 H100e by BF16) and 16,000 A100
+#: (5,047.5) leave 6,326.6 of the 240,000 H100e beyond the H100s to 20,054.5 more A100s.
+A100S = 16_000 + (240_000 - 173_000 * 1307 / 989 - 16_000 * 312 / 989) * 989 / 312
+SERVERS_MW = (350_000 * 700 * 1.82 + 173_000 * 750 * 1.77 + A100S * 400 * 2.03) / 1e6
+
+
 @pytest.mark.slow
 def test_fleet_with_defaults(tmp_path):
     glued = _run(tmp_path)
-    # 600,000 H100e x 989 TFLOP/s = 593.4 EFLOP/s; x 0.41 = 243.294.
-    assert glued["peak_bf16_dense_exaflops"] == pytest.approx(593.4)
-    assert glued["effective_bf16_exaflops"] == pytest.approx(243.294)
+    # 590,000 H100e x 989 TFLOP/s = 583.51 EFLOP/s; x 0.41 = 239.239.
+    assert glued["peak_bf16_dense_exaflops"] == pytest.approx(583.51)
+    assert glued["effective_bf16_exaflops"] == pytest.approx(239.2391)
     assert glued["h100_count"] == 350_000
-    assert glued["other_h100e"] == 250_000
+    assert glued["fleet_gpu_count"] == pytest.approx(350_000 + 173_000 + A100S)
 
 
 @pytest.mark.slow
@@ -127,13 +133,15 @@ def test_fleet_with_overrides(tmp_path):
         mfu=0.3,
         h100_count=400_000,
         equivalence_metric="memory_capacity",
-        other_gpu="mi300x",
+        remainder_gpu="mi300x",
     )
-    # 400,000 H100s (395.6 EF) + 200,000 H100e by capacity = 200,000 x 80/192 MI300X
-    # = 83,333.3 x 1307 TFLOP/s = 108.917 EF; total 504.517 EF; x 0.3 = 151.355.
-    assert glued["other_gpu_count"] == pytest.approx(83_333.333, abs=1e-3)
-    assert glued["peak_bf16_dense_exaflops"] == pytest.approx(504.5167, abs=1e-3)
-    assert glued["effective_bf16_exaflops"] == pytest.approx(151.355, abs=1e-3)
+    # By memory, 173,000 MI300X (192 GB) are 415,200 H100e and 16,000 A100 16,000: more than
+    # the 190,000 left beside 400,000 H100s, so both are scaled by 190,000 / 431,200.
+    scale = 190_000 / 431_200
+    peak_tflops = 400_000 * 989 + scale * (173_000 * 1307 + 16_000 * 312)
+    assert glued["fleet_gpu_count"] == pytest.approx(400_000 + scale * 189_000)
+    assert glued["peak_bf16_dense_exaflops"] == pytest.approx(peak_tflops / 1e6)
+    assert glued["effective_bf16_exaflops"] == pytest.approx(peak_tflops / 1e6 * 0.3)
 
 
 @pytest.mark.slow
@@ -165,14 +173,18 @@ def test_power_with_overrides(tmp_path):
     glued = _run(
         tmp_path,
         "power",
-        server_power_ratio=2,
+        mi300x_count=0,
+        a100_count=0,
+        remainder_gpu="mi300x",
+        h100_equivalents_total=600_000,
+        network_storage_power_share=0.2,
         avg_power_fraction=1.0,
         pue=1.2,
-        other_gpu="mi300x",
         electricity_usd_per_mwh=100,
     )
-    # 350,000 x 700 W + 250,000 x 989/1307 MI300X x 750 W, times 2: 490 + 283.78 = 773.78 MW.
-    it_mw = (350_000 * 700 + 250_000 * 989 / 1307 * 750) * 2 / 1e6
+    # 350,000 x 700 W x 1.82 + 250,000 x 989/1307 MI300X x 750 W x 1.77 = 445.9 + 251.14 MW of
+    # servers; with network and storage at 20% of the IT load, 871.30 MW.
+    it_mw = (350_000 * 700 * 1.82 + 250_000 * 989 / 1307 * 750 * 1.77) / 1e6 / 0.8
     assert glued["it_power_mw"] == pytest.approx(it_mw)
     assert glued["facility_power_mw"] == pytest.approx(it_mw * 1.2)
     assert glued["annual_energy_twh"] == pytest.approx(it_mw * 1.2 * 8_760 / 1e6)
@@ -184,21 +196,27 @@ def test_costs_with_overrides(tmp_path):
     glued = _run(
         tmp_path,
         "costs",
-        h100_unit_price_usd=40000,
+        h100_server_price_usd=320_000,
+        h100_unit_price_usd=40_000,
         h100_count=100_000,
         h100_equivalents_total=100_000,
         network_share_of_it_capex=0.1,
         useful_life_years=4,
         facility_usd_per_mw=10e6,
         facility_life_years=25,
+        cost_of_capital=0,
     )
-    # Only H100s: GPUs 4e9; servers 100,000 x 8,750 = 0.875e9; network 4.875e9 x 0.1/0.9.
-    it_capex = 4.875e9 / 0.9
-    facility = 100_000 * 700 * 1.82 / 1e6 * 10e6  # 127.4 MW x 10 M USD
+    # Only H100s: servers 12,500 x 320,000 = 4e9; network 4e9 x 0.1/0.9; buildings for
+    # 100,000 x 700 W x 1.82 / 0.9 = 141.56 MW of IT load at 10 M USD each.
+    it_capex = 4e9 / 0.9
+    it_mw = 100_000 * 700 * 1.82 / 0.9 / 1e6
+    facility = it_mw * 10e6
     assert glued["gpu_capex_usd"] == pytest.approx(4e9)
     assert glued["fleet_capex_usd"] == pytest.approx(it_capex + facility)
     assert glued["annual_depreciation_usd"] == pytest.approx(it_capex / 4 + facility / 25)
-    electricity = 127.4 * 1.08 * 0.75 * 8_760 * 80.6
+    # At a cost of capital of 0 the capital charge is the depreciation.
+    assert glued["annual_capital_charge_usd"] == pytest.approx(it_capex / 4 + facility / 25)
+    electricity = it_mw * 1.08 * 0.75 * 8_760 * 80.6
     assert glued["cost_per_gpu_hour_usd"] == pytest.approx(
         (it_capex / 4 + facility / 25 + electricity) / (100_000 * 8_760)
     )
@@ -214,12 +232,13 @@ def test_emissions_with_overrides(tmp_path):
         embodied_kgco2e_per_gpu=200,
         embodied_kgco2e_per_server=1600,
     )
-    it_mw = (350_000 * 700 + 250_000 * 989 / 312 * 400) * 1.82 / 1e6
-    location = it_mw * 1.08 * 0.75 * 8_760 * 0.5
+    location = SERVERS_MW / 0.9 * 1.08 * 0.75 * 8_760 * 0.5
     assert glued["annual_emissions_location_tco2e"] == pytest.approx(location)
     assert glued["annual_emissions_market_tco2e"] == pytest.approx(location * 0.6)
-    # 200 kg per GPU + 1,600 / 8 per GPU for its server = 400 kg per installed GPU.
-    assert glued["embodied_emissions_tco2e"] == pytest.approx((350_000 + 250_000 * 989 / 312) * 0.4)
+    # 200 kg per H100 and MI300X (the H100's figure stands in), 150 per A100, + 1,600 / 8.
+    assert glued["embodied_emissions_tco2e"] == pytest.approx(
+        ((350_000 + 173_000) * 400 + A100S * 350) / 1_000
+    )
 
 
 def test_strip_removes_outputs(tmp_path):
@@ -268,7 +287,7 @@ def test_strip_writes_the_parameters_cell_from_the_registry(tmp_path, project):
         "metadata": {"tags": ["parameters", "remove-cell"]},
         "execution_count": None,
         "outputs": [],
-        "source": "pue = 2\nmfu: float = 0.5  # an old comment\nother_gpu: str = 'h200_sxm'",
+        "source": "pue = 2\nmfu: float = 0.5  # an old comment\nequivalence_metric: str = 'x'",
     }
     path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4}))
     assert notebooks.strip_outputs(path, project) is True
@@ -276,10 +295,14 @@ def test_strip_writes_the_parameters_cell_from_the_registry(tmp_path, project):
         "# Written from data/parameters.csv by `gpufleet strip`; edit the registry, "
         "not this cell.\n"
         "mfu: float = 0.41  # Model FLOPs utilization in training (fraction)\n"
-        'other_gpu: str = "a100_sxm_80gb"  # GPU making up the rest of the fleet (4 choices)\n'
+        'equivalence_metric: str = "bf16_dense"  # What an H100 equivalent measures (4 choices)\n'
         "pue: float = 1.08  # Power usage effectiveness (ratio)"
     )
-    assert set(notebooks.declared_parameters(path)) == {"mfu", "other_gpu", "pue"}
+    assert set(notebooks.declared_parameters(path)) == {"mfu", "equivalence_metric", "pue"}
+    # A choice lists its options where the line has room for them.
+    assert notebooks.parameter_line(project.parameters["remainder_gpu"]).endswith(
+        "# GPU making up any remainder: a100_sxm_80gb, mi300x, h200_sxm"
+    )
     assert notebooks.strip_outputs(path, project) is False
 
 

@@ -18,7 +18,7 @@ def test_defaults_pass(project):
         ({"mfu": 1}, {"mfu": 1.0}),
         ({"h100_count": "350_000"}, {"h100_count": 350_000}),
         ({"h100_count": 350000.0}, {"h100_count": 350_000}),
-        ({"other_gpu": " mi300x "}, {"other_gpu": "mi300x"}),
+        ({"remainder_gpu": " mi300x "}, {"remainder_gpu": "mi300x"}),
     ],
 )
 def test_coercion(project, values, expected):
@@ -40,9 +40,9 @@ def test_coercion(project, values, expected):
             "h100_count: -5 is out of range; allowed: a whole number of at least 1",
         ),
         (
-            {"other_gpu": "mi300"},
-            "other_gpu: 'mi300' is not an allowed choice; allowed: h100_pcie, "
-            "h200_sxm, a100_sxm_80gb, mi300x (did you mean 'mi300x'?)",
+            {"remainder_gpu": "mi300"},
+            "remainder_gpu: 'mi300' is not an allowed choice; allowed: a100_sxm_80gb, "
+            "mi300x, h200_sxm (did you mean 'mi300x'?)",
         ),
         ({"equivalence_metric": "flops"}, "equivalence_metric: 'flops' is not an allowed choice"),
         ({"mfuu": 0.3}, "unknown parameter 'mfuu'; did you mean 'mfu'?"),
@@ -51,8 +51,13 @@ def test_coercion(project, values, expected):
             "h100_equivalents_total: 300,000 is below h100_count (400,000)",
         ),
         (
-            {"equivalence_metric": "fp8_dense", "other_gpu": "a100_sxm_80gb"},
-            "other_gpu: a100_sxm_80gb has no dense FP8 throughput figure",
+            {"equivalence_metric": "fp8_dense", "remainder_gpu": "a100_sxm_80gb"},
+            "remainder_gpu: a100_sxm_80gb has no dense FP8 throughput figure",
+        ),
+        (
+            {"h100_unit_price_usd": 40_000, "h100_server_price_usd": 297_000},
+            "h100_unit_price_usd: 40,000 is more than an eighth of h100_server_price_usd "
+            "(37,125); the server's price includes its eight GPUs",
         ),
     ],
 )

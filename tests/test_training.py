@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gpufleet.model import formulas, training
+from gpufleet.model import fleet, formulas, training
 from gpufleet.model.params import defaults
 from tests.conftest import copy_project, gpufleet
 
@@ -14,9 +14,11 @@ from tests.conftest import copy_project, gpufleet
 def test_training_formulas():
     # 1,000,000 GPU-hours x 400 W x PUE 1.08 = 432 MWh.
     assert formulas.training_energy_mwh(1_000_000, 400, 1.08) == pytest.approx(432.0)
-    # 8,760 GPU-hours of a 43,800-dollar GPU over 5 years: a fifth of its price.
-    assert formulas.amortized_capex_usd(8_760, 43_800, 5) == pytest.approx(8_760)
-    assert formulas.rental_cost_usd(1_000, 2.5) == pytest.approx(2_500)
+    assert formulas.gpu_hours_cost_usd(1_000, 2.5) == pytest.approx(2_500)
+    # 1,000 GPU-hours at 1.2 kWh each (facility included): 1.2 MWh.
+    assert formulas.gpu_hours_energy_mwh(1_000, 1.2) == pytest.approx(1.2)
+    # 9 days of work when a tenth of the time is lost take 10.
+    assert formulas.days_with_losses(9.0, 0.1) == pytest.approx(10.0)
     assert formulas.implied_intensity_kgco2e_per_kwh(400, 1_000) == pytest.approx(0.4)
     assert formulas.training_flop(405e9, 15.6e12, 6) == pytest.approx(3.7908e25)
     # 8.64e22 FLOP at 1e18 FLOP/s is one day.
@@ -49,14 +51,35 @@ def test_young_interval_is_the_minimum():
 
 
 def test_training_run_at_defaults(project):
-    run = training.run(defaults(project))
-    # 30.84 M GPU-hours x 700 W x 1.08 = 23,315.04 MWh; x 0.367 t/MWh = 8,556.62 t.
-    assert run.energy_mwh == pytest.approx(23_315.04)
-    assert run.emissions_tco2e == pytest.approx(23_315.04 * 0.367)
-    capex_per_gpu = (25_000 + 8_750) / (1 - 0.086)
-    assert run.amortized_capex_usd == pytest.approx(30.84e6 * capex_per_gpu / (5.5 * 8_760))
-    assert run.amortized_cost_usd == pytest.approx(run.amortized_capex_usd + 23_315.04 * 80.6)
-    assert run.cloud_cost_usd == pytest.approx(30.84e6 * 3.49)
+    run = training.run(defaults(project), project)
+    # As the model cards count it: 30.84 M GPU-hours x 700 W x 1.08 = 23,315.04 MWh.
+    assert run.card_energy_mwh == pytest.approx(23_315.04)
+    assert run.card_emissions_tco2e == pytest.approx(23_315.04 * 0.367)
+    # On the fleet's basis: an H100 in its server (1.82), with network and storage (/0.9), in
+    # its building (1.08), at the average draw (0.75): 1.274 kWh an hour, 39,290 MWh in all.
+    kwh = 0.7 * 1.82 / 0.9 * 1.08 * 0.75
+    assert run.fleet_energy_mwh == pytest.approx(30.84e6 * kwh / 1_000)
+    assert run.fleet_emissions_tco2e == pytest.approx(30.84e6 * kwh / 1_000 * 0.367)
+    hour = fleet.h100_hour(defaults(project), project)
+    assert run.owned_cost_usd == pytest.approx(30.84e6 * hour.cost_usd)
+    assert run.owned_electricity_usd == pytest.approx(30.84e6 * kwh / 1_000 * 80.6)
+    assert run.cloud_cost_usd == pytest.approx(30.84e6 * 2.75)
+
+
+def test_lost_time_at_defaults_counts_redone_work_once(project):
+    # 185.585 minutes between interruptions of a 16,384-GPU job (54 days x 1,440 / 419);
+    # a 1-minute write every 20 minutes (5%), and per interruption 10 minutes of redone work
+    # plus a 5-minute restart: 15 / 185.585 = 8.08%. About 13.1% in all.
+    lost = training.lost_time_fraction(defaults(project), project, 16_384)
+    assert lost == pytest.approx(1 / 20 + 15 / (54 * 1_440 / 419))
+    assert lost == pytest.approx(0.1308, abs=1e-4)
+
+
+def test_days_for_llama3_on_the_fleets_h100s(project):
+    values = defaults(project)
+    days = training.days_for(3.8e25, 350_000, values, project, loss_gpus=16_384)
+    lost = 1 / 20 + 15 / (54 * 1_440 / 419)
+    assert days == pytest.approx(3.8e25 / (350_000 * 989e12 * 0.41 * 86_400) / (1 - lost))
 
 
 def test_model_card_reproduced_within_two_percent(project):
@@ -103,10 +126,11 @@ def test_cli_training_run_gives_the_arithmetic(trained):
     # 1,000,000 GPU-hours x 400 W x PUE 1.08.
     assert found["training_energy_mwh"]["value"] == pytest.approx(432.0)
     assert found["training_emissions_tco2e"]["value"] == pytest.approx(432.0 * 0.367)
-    assert found["training_cloud_cost_usd"]["value"] == pytest.approx(3.49e6)
-    # 600,000 x 989 TFLOP/s x 0.41 = 243.29 EFLOP/s; 3.8e25 / (that x 86,400 s).
+    assert found["training_cloud_cost_usd"]["value"] == pytest.approx(2.75e6)
+    # 350,000 H100s x 989 TFLOP/s x 0.41, losing 13.08% of the time as a 16,384-GPU job does.
+    lost = 1 / 20 + 15 / (54 * 1_440 / 419)
     assert found["llama3_405b_days_on_fleet"]["value"] == pytest.approx(
-        3.8e25 / (600_000 * 989e12 * 0.41 * 86_400)
+        3.8e25 / (350_000 * 989e12 * 0.41 * 86_400) / (1 - lost)
     )
     assert found["fleet_interruptions_per_day"]["value"] == pytest.approx(
         419 / (16_384 * 54) * 350_000

@@ -4,6 +4,8 @@ and the terminal.
 - :func:`number`: whole numbers of 1,000 and more with thousands separators (``350,000``);
   others to ``digits`` significant figures (``1.82``, ``0.086``), rounded to whole units from
   1,000 up (``11,700,000``); very large or very small numbers in scientific notation.
+- :func:`about`: a figure for a sentence, rounded to a few significant figures (``559,000``);
+  :func:`round_sig` gives the rounded number itself.
 - :func:`scientific`: ``2.1 × 10²⁵``.
 - :func:`in_words`: ``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``.
 - :func:`percent`: a fraction as a percentage, ``0.41`` → ``41%``.
@@ -36,6 +38,19 @@ def number(value: float | int | None, digits: int = 4) -> str:
     if size >= 1000:
         return f"{value:,.0f}"
     return f"{value:,.{digits}g}"
+
+
+def round_sig(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant figures: ``559,054.5`` → ``559,000.0``."""
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def about(value: float, digits: int = 3) -> str:
+    """A figure for a sentence, to ``digits`` significant figures: ``559,000``, ``0.52``."""
+    return number(round_sig(value, digits), digits)
 
 
 def scientific(value: float, digits: int = 2, *, trim: bool = False) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from gpufleet.formatting import number
-from gpufleet.model.data import UNSOURCED, ProjectData
+from gpufleet.model.data import UNSOURCED, Parameter, ProjectData
 from gpufleet.model.params import Checked, Value, allowed
 
 
@@ -26,6 +26,15 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
+def label_in_sentence(param: Parameter, *, with_name: bool = True) -> str:
+    """A parameter's label as it reads inside a sentence, with its name:
+    ``average draw as a share of peak (avg_power_fraction)``; acronyms keep their capitals."""
+    words = param.label
+    if len(words) > 1 and words[1].islower():
+        words = words[0].lower() + words[1:]
+    return f"{words} ({param.name})" if with_name else words
+
+
 def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) -> str:
     """Every parameter: notebooks, default, unit, plausible range, allowed values, sources."""
     rows = []
@@ -40,7 +49,7 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
             plausible = "—"
         rows.append(
             [
-                f"`{param.name}`",
+                f"{param.label} (`{param.name}`)",
                 ", ".join(f"[{n}]({n}.ipynb)" for n in users.get(param.name, [])) or "none yet",
                 f"`{param.default}`" if param.type == "choice" else number(param.default),
                 param.unit or "",

@@ -29,23 +29,21 @@ def number(name: str, value: object) -> float | int:
 
 
 def text(name: str, value: str) -> str:
-    """Glue a piece of text (a chosen option, a label) for use in sentences."""
+    """Glue a piece of text (a chosen option, a label) for use in sentences.
+
+    It is stored as Python writes a string, in quotes: myst-nb reads a glued text back as a
+    Python literal, so the quotes come off and the text is pasted as it is. Unquoted, a text
+    that looks like a literal would not survive: ``200,000`` would be pasted as ``(200, 0)``.
+    """
     from myst_nb import glue
 
-    glue(name, TextValue(value), display=False)
+    glue(name, str(value), display=False)
     return value
 
 
 def words(name: str, value: float, unit: str) -> str:
     """Glue ``value`` written in words (``47.7 billion dollars``) under ``name``."""
     return text(name, formatting.in_words(value, unit))
-
-
-class TextValue(str):
-    """A string whose plain-text display is itself, without quotes."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 def share_pct(part: float, whole: float) -> float:

@@ -74,6 +74,9 @@ METRIC_LABELS: Mapping[str, str] = {
 }
 
 
+#: The GPU every other is counted against, in H100 equivalents.
+REFERENCE_GPU = "h100_sxm"
+
 #: The source of a figure no published source supports; allowed only with a note saying why.
 UNSOURCED = "unsourced"
 
@@ -185,9 +188,17 @@ class Accelerator:
     memory_gb: float = _column(_positive)
     memory_bandwidth_tbps: float = _column(_positive)
     source: tuple[str, ...] = _column(_words)
-    unit_price_usd: float | None = _optional(_positive)
-    price_source: tuple[str, ...] | None = _optional(_words)
+    count_parameter: str | None = _optional(_identifier)
+    server_power_ratio: float | None = _optional(_positive)
+    server_price_usd: float | None = _optional(_positive)
+    embodied_kgco2e_per_gpu: float | None = _optional(_positive)
+    server_source: tuple[str, ...] | None = _optional(_words)
     note: str | None = _optional(_text)
+
+    @property
+    def in_servers(self) -> bool:
+        """Whether its servers are known well enough for it to be part of the fleet."""
+        return self.server_power_ratio is not None
 
     def metric(self, metric: str) -> float | None:
         """This accelerator's value of an H100-equivalence metric (None where it has none)."""
@@ -352,13 +363,15 @@ def _label(path: Path) -> str:
 
 
 def _check_sources(where: str, record: object, references: frozenset[str]) -> None:
-    """A price has a source, an unsourced figure says why, and every cited key is in the
-    bibliography."""
-    if getattr(record, "unit_price_usd", None) is not None and not record.price_source:
-        raise DataError(f"{where}, column price_source: a price needs a source")
+    """Server figures have a source, an unsourced figure says why, and every cited key is in
+    the bibliography."""
+    server_figures = ("server_power_ratio", "server_price_usd", "embodied_kgco2e_per_gpu")
+    given = [column for column in server_figures if getattr(record, column, None) is not None]
+    if given and not record.server_source:
+        raise DataError(f"{where}, column server_source: {given[0]} needs a source")
     if getattr(record, "source", None) == (UNSOURCED,) and not getattr(record, "note", None):
         raise DataError(f"{where}, column note: an unsourced figure must say why in its note")
-    for column in ("source", "price_source"):
+    for column in ("source", "server_source"):
         cited = [key for key in getattr(record, column, None) or () if key != UNSOURCED]
         unknown = [key for key in cited if key not in references]
         if unknown:
@@ -427,12 +440,17 @@ def _check_bounds(where: str, value: float | None, lo: float | None, hi: float |
 
 
 def _check_choices(
-    parameters: Mapping[str, Parameter], where: Mapping[str, str], gpus: Mapping[str, object]
+    parameters: Mapping[str, Parameter], where: Mapping[str, str], gpus: Mapping[str, Accelerator]
 ) -> None:
-    """The choices of ``other_gpu`` are accelerators and those of ``equivalence_metric``
-    known metrics."""
+    """The choices of ``remainder_gpu`` are accelerators whose servers are known, and those
+    of ``equivalence_metric`` known metrics."""
+    in_servers = {key: gpu for key, gpu in gpus.items() if gpu.in_servers}
     cross_checks = {
-        "other_gpu": (gpus, "not in data/accelerators.csv"),
+        "remainder_gpu": (
+            in_servers,
+            "not in data/accelerators.csv with its server figures (server_power_ratio, "
+            "server_price_usd)",
+        ),
         "equivalence_metric": (METRIC_UNITS, f"unknown; known: {', '.join(METRIC_UNITS)}"),
     }
     for name, (known, problem) in cross_checks.items():
@@ -440,6 +458,29 @@ def _check_choices(
         unknown = [choice for choice in choices if choice not in known]
         if unknown:
             raise DataError(f"{where[name]}, column choices: {', '.join(unknown)} {problem}")
+
+
+def _check_fleet_members(
+    gpus: Mapping[str, Accelerator], where: Mapping[str, str], parameters: Mapping[str, Parameter]
+) -> None:
+    """An accelerator counted by a parameter names a whole-number parameter of the registry,
+    and its servers are known (the H100's price is a parameter, the others' a figure here)."""
+    for key, gpu in gpus.items():
+        if gpu.count_parameter is None:
+            continue
+        line = where[key]
+        parameter = parameters.get(gpu.count_parameter)
+        if parameter is None or parameter.type != "int":
+            raise DataError(
+                f"{line}, column count_parameter: {gpu.count_parameter!r} is not a whole-number "
+                "parameter in data/parameters.csv"
+            )
+        needed = ["server_power_ratio"] + ([] if key == REFERENCE_GPU else ["server_price_usd"])
+        for column in needed:
+            if getattr(gpu, column) is None:
+                raise DataError(
+                    f"{line}, column {column}: a GPU counted in the fleet needs its server figures"
+                )
 
 
 # --- the project ----------------------------------------------------------------------------
@@ -499,11 +540,13 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
         for where, record in rows:
             _check_sources(where, record, references)
     by_key = {cls: {_key(record): record for _, record in rows} for cls, rows in tables.items()}
-    if "h100_sxm" not in by_key[Accelerator]:
-        raise DataError("data/accelerators.csv: the reference GPU h100_sxm is missing")
+    if REFERENCE_GPU not in by_key[Accelerator]:
+        raise DataError(f"data/accelerators.csv: the reference GPU {REFERENCE_GPU} is missing")
     parameters = {_key(record): _parameter(where, record) for where, record in tables[Parameter]}
     lines = {_key(record): where for where, record in tables[Parameter]}
     _check_choices(parameters, lines, by_key[Accelerator])
+    gpu_lines = {_key(record): where for where, record in tables[Accelerator]}
+    _check_fleet_members(by_key[Accelerator], gpu_lines, parameters)
     return ProjectData(
         root,
         accelerators=by_key[Accelerator],

@@ -7,7 +7,6 @@ and :mod:`gpufleet.model.params`; nothing here reads a file or knows about noteb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -31,9 +30,9 @@ def flops_to_exaflops(flops: Number) -> Number:
     return flops / EXA
 
 
-def other_h100_equivalents(h100_equivalents_total: Number, h100_count: Number) -> Number:
-    """H100 equivalents beyond the H100s themselves: the part the 'other GPUs' make up."""
-    return h100_equivalents_total - h100_count
+def h100_equivalents(gpu_count: Number, metric_value: Number, h100_metric_value: Number) -> Number:
+    """``gpu_count`` GPUs counted in H100s on a metric (both values in the metric's unit)."""
+    return gpu_count * metric_value / h100_metric_value
 
 
 def gpus_per_h100_equivalent(h100_metric_value: Number, other_metric_value: Number) -> Number:
@@ -46,6 +45,18 @@ def other_gpu_count(
 ) -> Number:
     """Number of other GPUs that add up to ``other_h100e`` H100 equivalents on a metric."""
     return other_h100e * gpus_per_h100_equivalent(h100_metric_value, other_metric_value)
+
+
+def mix_scale(room_h100e: Number, named_h100e: Number) -> Number:
+    """The share of the named GPUs that fits in ``room_h100e`` H100 equivalents (at most 1).
+
+    The named GPUs fill the room beyond the H100s; when they would overflow it (more H100
+    equivalents than announced), their counts are scaled down to fit. With no room the fleet
+    is H100s alone.
+    """
+    room = np.maximum(room_h100e, 0.0)
+    fits = np.where(named_h100e > room, room / np.where(named_h100e > 0, named_h100e, 1.0), 1.0)
+    return fits if np.ndim(fits) else float(fits)
 
 
 def aggregate_flops(gpu_count: Number, per_gpu_tflops: Number) -> Number:
@@ -68,60 +79,6 @@ def cluster_equivalents(gpu_count: Number, cluster_gpus: Number) -> Number:
     return gpu_count / cluster_gpus
 
 
-@dataclass(frozen=True)
-class FleetCompute:
-    """The fleet's size and compute under one reading of 'H100 equivalent'."""
-
-    h100_count: float
-    other_h100e: float
-    other_gpu_count: float
-    h100_peak_bf16_flops: float
-    other_peak_bf16_flops: float
-    peak_bf16_flops: float
-    effective_bf16_flops: float
-
-    @property
-    def peak_bf16_dense_exaflops(self) -> float:
-        return flops_to_exaflops(self.peak_bf16_flops)
-
-    @property
-    def effective_bf16_exaflops(self) -> float:
-        return flops_to_exaflops(self.effective_bf16_flops)
-
-
-def fleet_compute(
-    *,
-    h100_count: Number,
-    h100_equivalents_total: Number,
-    mfu: Number,
-    h100_metric_value: Number,
-    other_metric_value: Number,
-    h100_bf16_tflops: Number,
-    other_bf16_tflops: Number,
-) -> FleetCompute:
-    """The fleet's peak and effective dense BF16 compute.
-
-    The H100s count at their own rate; the rest of the H100 equivalents are turned into a
-    number of other GPUs through the chosen metric (``*_metric_value``, same unit for both),
-    and those GPUs count at their own BF16 rate. When the metric is BF16 itself the result is
-    simply ``h100_equivalents_total`` H100s.
-    """
-    other_h100e = other_h100_equivalents(h100_equivalents_total, h100_count)
-    others = other_gpu_count(other_h100e, h100_metric_value, other_metric_value)
-    h100_peak = aggregate_flops(h100_count, h100_bf16_tflops)
-    other_peak = aggregate_flops(others, other_bf16_tflops)
-    peak = h100_peak + other_peak
-    return FleetCompute(
-        h100_count=h100_count,
-        other_h100e=other_h100e,
-        other_gpu_count=others,
-        h100_peak_bf16_flops=h100_peak,
-        other_peak_bf16_flops=other_peak,
-        peak_bf16_flops=peak,
-        effective_bf16_flops=effective_flops(peak, mfu),
-    )
-
-
 # --- power and energy ----------------------------------------------------------------------
 
 HOURS_PER_YEAR = 8_760.0
@@ -130,8 +87,15 @@ MWH_PER_TWH = 1e6
 
 
 def it_power_mw(gpu_count: Number, gpu_tdp_w: Number, server_power_ratio: Number) -> Number:
-    """Peak IT load of ``gpu_count`` GPUs in their servers (server power = ratio x GPU TDP)."""
+    """Peak power of ``gpu_count`` GPUs in their servers (server power = ratio x GPU TDP)."""
     return gpu_count * gpu_tdp_w * server_power_ratio / W_PER_MW
+
+
+def it_power_with_network_mw(
+    server_power_mw: Number, network_storage_power_share: Number
+) -> Number:
+    """IT load of servers plus the network and storage that take ``share`` of the total."""
+    return server_power_mw / (1.0 - network_storage_power_share)
 
 
 def facility_power_mw(it_power_mw: Number, pue: Number) -> Number:
@@ -171,6 +135,13 @@ def hardware_capex_usd(count: Number, unit_price_usd: Number) -> Number:
     return count * unit_price_usd
 
 
+def servers_capex_usd(
+    gpu_count: Number, server_price_usd: Number, gpus_per_server: Number
+) -> Number:
+    """Purchase cost of the servers holding ``gpu_count`` GPUs, each server priced whole."""
+    return gpu_count / gpus_per_server * server_price_usd
+
+
 def network_capex_usd(compute_capex_usd: Number, network_share_of_it_capex: Number) -> Number:
     """Network cost when the network is ``share`` of the IT capex (compute plus network)."""
     return compute_capex_usd * network_share_of_it_capex / (1.0 - network_share_of_it_capex)
@@ -186,14 +157,34 @@ def annual_depreciation_usd(capex_usd: Number, useful_life_years: Number) -> Num
     return capex_usd / useful_life_years
 
 
+def capital_recovery_factor(rate_per_year: Number, years: Number) -> Number:
+    """The yearly payment that repays 1 dollar over ``years`` at ``rate_per_year`` (an annuity):
+    ``r / (1 - (1 + r) ** -n)``, written to stay exact for rates near 0.
+
+    At a rate of 0 it is ``1 / years``, straight-line depreciation.
+    """
+    rate = np.asarray(rate_per_year, dtype=float)
+    years = np.asarray(years, dtype=float)
+    safe = np.where(rate > 0, rate, 1.0)
+    annuity = safe / -np.expm1(-years * np.log1p(safe))
+    factor = np.where(rate > 0, annuity, 1.0 / years)
+    return factor if np.ndim(factor) else float(factor)
+
+
+def annual_capital_charge_usd(capex_usd: Number, rate_per_year: Number, years: Number) -> Number:
+    """What owning ``capex_usd`` of equipment costs a year: its depreciation plus the return
+    the capital tied up in it must earn, as an annuity over its life."""
+    return capex_usd * capital_recovery_factor(rate_per_year, years)
+
+
 def annual_maintenance_usd(it_capex_usd: Number, maintenance_fraction_per_year: Number) -> Number:
     """Yearly maintenance and support, as a share of the IT hardware's cost."""
     return it_capex_usd * maintenance_fraction_per_year
 
 
-def cost_per_gpu_hour_usd(annual_cost_usd: Number, gpu_count: Number) -> Number:
-    """An annual cost spread over every hour of every GPU of the year."""
-    return annual_cost_usd / (gpu_count * HOURS_PER_YEAR)
+def per_gpu_hour(annual_amount: Number, gpu_count: Number) -> Number:
+    """A yearly amount (dollars, MWh, ...) spread over every hour of every GPU of the year."""
+    return annual_amount / (gpu_count * HOURS_PER_YEAR)
 
 
 # --- emissions -----------------------------------------------------------------------------
@@ -234,16 +225,19 @@ def training_energy_mwh(gpu_hours: Number, gpu_power_w: Number, pue: Number) -> 
     return gpu_hours * gpu_power_w * pue / W_PER_MW
 
 
-def amortized_capex_usd(
-    gpu_hours: Number, capex_per_gpu_usd: Number, useful_life_years: Number
-) -> Number:
-    """The share of each GPU's capital cost that ``gpu_hours`` use up over its useful life."""
-    return gpu_hours * capex_per_gpu_usd / (useful_life_years * HOURS_PER_YEAR)
-
-
-def rental_cost_usd(gpu_hours: Number, usd_per_gpu_hour: Number) -> Number:
-    """What the same GPU-hours cost at a rental price."""
+def gpu_hours_cost_usd(gpu_hours: Number, usd_per_gpu_hour: Number) -> Number:
+    """What ``gpu_hours`` cost at a price per GPU-hour (a rental price, or an owner's cost)."""
     return gpu_hours * usd_per_gpu_hour
+
+
+def gpu_hours_energy_mwh(gpu_hours: Number, kwh_per_gpu_hour: Number) -> Number:
+    """Electricity of ``gpu_hours`` at ``kwh_per_gpu_hour`` each (facility included)."""
+    return gpu_hours * kwh_per_gpu_hour / 1_000.0
+
+
+def days_with_losses(days: Number, lost_time_fraction: Number) -> Number:
+    """Elapsed days for ``days`` of useful work when ``lost_time_fraction`` of the time is lost."""
+    return days / (1.0 - lost_time_fraction)
 
 
 def implied_intensity_kgco2e_per_kwh(emissions_tco2e: Number, energy_mwh: Number) -> Number:

@@ -113,23 +113,22 @@ def _constraints(values: Mapping[str, Value], project: ProjectData) -> None:
                 f"h100_count ({values['h100_count']:,}); the total in H100 equivalents includes "
                 "the H100s, so it must be at least h100_count"
             )
-    if {"equivalence_metric", "other_gpu"} <= values.keys():
-        gpu = project.accelerators[str(values["other_gpu"])]
+    if {"equivalence_metric", "remainder_gpu"} <= values.keys():
+        gpu = project.accelerators[str(values["remainder_gpu"])]
         metric = str(values["equivalence_metric"])
         if gpu.metric(metric) is None:
             raise ParameterError(
-                f"other_gpu: {gpu.id} has no {_data.METRIC_LABELS[metric]} figure, so it "
-                f"cannot be counted with equivalence_metric={metric}; choose another other_gpu "
-                "or another equivalence_metric"
+                f"remainder_gpu: {gpu.id} has no {_data.METRIC_LABELS[metric]} figure, so it "
+                f"cannot be counted with equivalence_metric={metric}; choose another "
+                "remainder_gpu or another equivalence_metric"
             )
-    if {"h100_unit_price_usd", "other_gpu"} <= values.keys():
-        gpu = project.accelerators[str(values["other_gpu"])]
-        if gpu.unit_price_usd is None:
-            priced = [a.id for a in project.accelerators.values() if a.unit_price_usd is not None]
+    if {"h100_unit_price_usd", "h100_server_price_usd"} <= values.keys():
+        per_gpu = values["h100_server_price_usd"] / 8
+        if values["h100_unit_price_usd"] > per_gpu:
             raise ParameterError(
-                f"other_gpu: {gpu.id} has no sourced unit price in data/accelerators.csv, so the "
-                f"cost of the fleet cannot be computed with it; choose one of {', '.join(priced)}"
-                " or add its price with a source"
+                f"h100_unit_price_usd: {number(values['h100_unit_price_usd'])} is more than an "
+                f"eighth of h100_server_price_usd ({number(per_gpu)}); the server's price includes "
+                "its eight GPUs, so raise h100_server_price_usd with it"
             )
 
 

@@ -7,44 +7,92 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gpufleet.model import formulas
+from gpufleet.model import fleet, formulas
 from gpufleet.model.data import ProjectData
 
 
 @dataclass(frozen=True)
 class Run:
+    """A training run of ``gpu_hours`` on H100s, counted two ways.
+
+    *As the model cards count it*: each GPU at its TDP times the PUE (``card_*``), the basis
+    published runs are reported in. *On the fleet's basis*: each GPU-hour as the fleet's
+    H100-hour (:func:`gpufleet.model.fleet.h100_hour`), with its server, network, storage,
+    building and average draw, and what owning it costs.
+    """
+
     gpu_hours: float
-    energy_mwh: float
-    emissions_tco2e: float
-    energy_cost_usd: float
-    amortized_capex_usd: float
+    card_energy_mwh: float
+    card_emissions_tco2e: float
+    fleet_energy_mwh: float
+    fleet_emissions_tco2e: float
+    owned_capital_usd: float
+    owned_maintenance_usd: float
+    owned_electricity_usd: float
     cloud_cost_usd: float
 
     @property
-    def amortized_cost_usd(self) -> float:
-        """The hardware's capital cost for the run's GPU-hours, plus the run's electricity."""
-        return self.amortized_capex_usd + self.energy_cost_usd
+    def owned_cost_usd(self) -> float:
+        """The run's GPU-hours at the fleet's own cost per H100-hour."""
+        return self.owned_capital_usd + self.owned_maintenance_usd + self.owned_electricity_usd
 
 
-def capex_per_gpu_usd(values: Mapping[str, object]) -> float:
-    """An H100 with its share of server and network (buildings aside)."""
-    compute = values["h100_unit_price_usd"] + values["server_overhead_usd_per_gpu"]
-    return compute + formulas.network_capex_usd(compute, values["network_share_of_it_capex"])
-
-
-def run(values: Mapping[str, object]) -> Run:
+def run(values: Mapping[str, object], project: ProjectData) -> Run:
     """Energy, emissions and cost of a run of ``training_gpu_hours`` on H100s."""
     hours = values["training_gpu_hours"]
-    energy = formulas.training_energy_mwh(hours, values["training_gpu_power_w"], values["pue"])
+    card = formulas.training_energy_mwh(hours, values["training_gpu_power_w"], values["pue"])
+    hour = fleet.h100_hour(values, project)
+    on_fleet = formulas.gpu_hours_energy_mwh(hours, hour.energy_kwh)
+    grid = values["grid_kgco2e_per_kwh"]
     return Run(
         gpu_hours=hours,
-        energy_mwh=energy,
-        emissions_tco2e=formulas.location_emissions_tco2e(energy, values["grid_kgco2e_per_kwh"]),
-        energy_cost_usd=formulas.electricity_cost_usd(energy, values["electricity_usd_per_mwh"]),
-        amortized_capex_usd=formulas.amortized_capex_usd(
-            hours, capex_per_gpu_usd(values), values["useful_life_years"]
-        ),
-        cloud_cost_usd=formulas.rental_cost_usd(hours, values["cloud_usd_per_gpu_hour"]),
+        card_energy_mwh=card,
+        card_emissions_tco2e=formulas.location_emissions_tco2e(card, grid),
+        fleet_energy_mwh=on_fleet,
+        fleet_emissions_tco2e=formulas.location_emissions_tco2e(on_fleet, grid),
+        owned_capital_usd=formulas.gpu_hours_cost_usd(hours, hour.capital_usd),
+        owned_maintenance_usd=formulas.gpu_hours_cost_usd(hours, hour.maintenance_usd),
+        owned_electricity_usd=formulas.gpu_hours_cost_usd(hours, hour.electricity_usd),
+        cloud_cost_usd=formulas.gpu_hours_cost_usd(hours, values["cloud_usd_per_gpu_hour"]),
+    )
+
+
+def interruption_rate_per_gpu_day(project: ProjectData) -> float:
+    """Unexpected interruptions per GPU per day during Llama 3 405B's pre-training."""
+    fact = project.fact
+    return formulas.failure_rate_per_gpu_day(
+        fact("llama3_interruptions_unexpected"),
+        fact("llama3_405b_gpus"),
+        fact("llama3_snapshot_days"),
+    )
+
+
+def lost_time_fraction(values: Mapping[str, object], project: ProjectData, gpus) -> float:
+    """Share of a ``gpus``-GPU job's time lost to checkpoints and interruptions, at Llama 3's
+    interruption rate and the checkpoint parameters."""
+    minutes_between = 60.0 * formulas.hours_between_interruptions(
+        interruption_rate_per_gpu_day(project), gpus
+    )
+    return formulas.lost_time_fraction(
+        values["checkpoint_interval_minutes"],
+        values["checkpoint_write_minutes"],
+        values["restart_minutes"],
+        minutes_between,
+    )
+
+
+def days_for(
+    training_flop: float, gpus, values: Mapping[str, object], project: ProjectData, *, loss_gpus
+) -> float:
+    """Elapsed days for ``training_flop`` on ``gpus`` H100s at the utilization ``mfu``, with
+    the time a job of ``loss_gpus`` GPUs loses to checkpoints and interruptions."""
+    h100 = project.accelerators[fleet.REFERENCE_GPU]
+    flops = formulas.effective_flops(
+        formulas.aggregate_flops(gpus, h100.bf16_dense_tflops), values["mfu"]
+    )
+    return formulas.days_with_losses(
+        formulas.training_days(training_flop, flops),
+        lost_time_fraction(values, project, loss_gpus),
     )
 
 
