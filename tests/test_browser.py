@@ -27,6 +27,7 @@ CHART_PAGES = {
     "book/training.html": 4,
     "book/validation.html": 1,
     "book/uncertainty.html": 2,
+    "book/history.html": 4,
     "book/scenarios.html": 1,
 }
 

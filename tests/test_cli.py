@@ -63,7 +63,7 @@ def tree_digest(folder) -> str:
         (
             ["--only", "fleet", "--set", "pue=1.2"],
             "pue: not taken by the selected notebook(s) fleet; "
-            "it is used by costs, emissions, power",
+            "it is used by costs, emissions, history, power",
         ),
         (["--only", "flet"], "--only 'flet': no such notebook; did you mean 'fleet'?"),
         (

@@ -38,6 +38,9 @@ def test_number(value, text):
 def test_number_with_fewer_digits():
     assert formatting.number(3.14159, digits=2) == "3.1"
     assert formatting.number(0.9207, digits=3) == "0.921"
+    # Never an exponent for a number of hundreds shown to two figures.
+    assert formatting.number(850.0, digits=2) == "850"
+    assert formatting.about(845.8, 2) == "850"
 
 
 def test_a_number_that_is_not_finite_is_refused():
@@ -91,7 +94,7 @@ def test_percent(fraction, decimals, sign, text):
 def test_amount_puts_money_in_words_and_the_rest_in_figures():
     assert formatting.amount(2_900_000_000, "USD") == "2.9 billion dollars"
     assert formatting.amount(7.264, "TWh") == "7.26"
-    assert formatting.amount(2_663_502.4, "tCO2e") == "2,663,502"
+    assert formatting.amount(2_663_502.4, "tCO2e") == "2,660,000"  # not to the tonne
     assert formatting.amount(12_500, "USD") == "12,500"
     assert formatting.amount(0.9207, "USD/GPU-hour") == "0.921"
 
@@ -110,3 +113,23 @@ def test_amount_puts_money_in_words_and_the_rest_in_figures():
 def test_about_rounds_to_significant_figures(value, digits, rounded, text):
     assert formatting.round_sig(value, digits) == rounded
     assert formatting.about(value, digits) == text
+
+
+@pytest.mark.parametrize(
+    ("rank", "text"),
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (22, "22nd"),
+        (101, "101st"),
+        (111, "111th"),
+    ],
+)
+def test_ordinal(rank, text):
+    assert formatting.ordinal(rank) == text

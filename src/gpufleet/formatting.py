@@ -10,6 +10,7 @@ and the terminal.
 - :func:`in_words`: ``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``.
 - :func:`percent`: a fraction as a percentage, ``0.41`` → ``41%``.
 - :func:`amount`: millions of dollars in words, anything else as a number.
+- :func:`ordinal`: ``1st``, ``2nd``, ``3rd``.
 
 Values are plain Python or NumPy numbers. Nothing here imports the rest of the package.
 """
@@ -37,7 +38,9 @@ def number(value: float | int | None, digits: int = 4) -> str:
         return scientific(value, digits=min(digits, 3), trim=True)
     if size >= 1000:
         return f"{value:,.0f}"
-    return f"{value:,.{digits}g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(size))) if size else 0
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def round_sig(value: float, digits: int = 3) -> float:
@@ -77,9 +80,16 @@ def percent(fraction: float, decimals: int = 0, *, sign: bool = False) -> str:
     return f"{100 * fraction:{'+' if sign else ''}.{decimals}f}%"
 
 
+def ordinal(rank: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``21st``: a rank as it is written."""
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix}"
+
+
 def amount(value: float, unit: str, digits: int = 3) -> str:
-    """Millions of dollars in words (``4.1 billion dollars``), anything else as a
-    :func:`number` (the unit is shown beside it)."""
+    """A result in a table a reader can quote: millions of dollars in words
+    (``4.1 billion dollars``), anything else to ``digits`` significant figures (:func:`about`;
+    the unit is shown beside it). Exact values belong in the downloads."""
     if unit == "USD" and abs(value) >= 1e6:
         return in_words(value, "dollars")
-    return number(value, digits)
+    return about(value, digits)

@@ -116,6 +116,96 @@ def stacked_bar(
     )
 
 
+def grouped_bar(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    category: str,
+    group: str,
+    title: str,
+    subtitle: str,
+    value_title: str,
+    value_format: str,
+) -> alt.Chart:
+    """Horizontal bars side by side: one row per ``category``, one bar per ``group`` in it,
+    groups in the order of the frame (in the rows and in the legend)."""
+    groups = list(dict.fromkeys(frame[group]))
+    return (
+        alt.Chart(frame, title=alt.TitleParams(title, subtitle=subtitle))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=value_title),
+            y=alt.Y(f"{category}:N", title=None, sort=None),
+            yOffset=alt.YOffset(f"{group}:N", sort=groups),
+            color=alt.Color(f"{group}:N", title=None, sort=groups),
+            tooltip=[
+                alt.Tooltip(f"{category}:N"),
+                alt.Tooltip(f"{group}:N"),
+                alt.Tooltip(f"{value}:Q", title=value_title, format=value_format),
+            ],
+        )
+        .properties(width=WIDTH, height=alt.Step(16))
+    )
+
+
+def timeline(
+    frame: pd.DataFrame,
+    *,
+    date: str,
+    values: Sequence[tuple[str, str]],
+    status: str,
+    tooltip: list[alt.Tooltip],
+    title: str,
+    subtitle: str,
+) -> alt.VConcatChart:
+    """Points over time, one panel per ``(column, axis title)`` in ``values`` on a log scale,
+    coloured and shaped by ``status`` (what was installed, planned, estimated)."""
+    statuses = list(dict.fromkeys(frame[status.split(":")[0]]))
+    panels = [
+        alt.Chart(frame)
+        .mark_point(size=90, filled=True, opacity=0.85)
+        .encode(
+            x=alt.X(date, title=None),
+            y=alt.Y(f"{column}:Q", title=axis_title, scale=alt.Scale(type="log")),
+            color=alt.Color(status, title=None, sort=statuses),
+            shape=alt.Shape(status, title=None, sort=statuses),
+            tooltip=tooltip,
+        )
+        .properties(width=WIDTH, height=180)
+        for column, axis_title in values
+    ]
+    return alt.vconcat(*panels, title=alt.TitleParams(title, subtitle=subtitle))
+
+
+def ranking(
+    frame: pd.DataFrame,
+    *,
+    value: str,
+    category: str,
+    panel: str,
+    highlight: str,
+    title: str,
+    subtitle: str,
+    value_title: str,
+    tooltip: list[alt.Tooltip],
+) -> alt.VConcatChart:
+    """One bar chart per ``panel`` (each estimate on its own scale), bars from largest to
+    smallest, the rows where ``highlight`` is true in the accent colour."""
+    panels = [
+        alt.Chart(frame[frame[panel] == name], title=alt.TitleParams(name, fontSize=12))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=value_title),
+            y=alt.Y(f"{category}:N", title=None, sort="-x"),
+            color=alt.condition(alt.datum[highlight], alt.value(PALETTE[1]), alt.value(PALETTE[0])),
+            tooltip=tooltip,
+        )
+        .properties(width=WIDTH, height=alt.Step(16))
+        for name in dict.fromkeys(frame[panel])
+    ]
+    return alt.vconcat(*panels, title=alt.TitleParams(title, subtitle=subtitle))
+
+
 def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt.LayerChart:
     """How far a number moves as each parameter goes from its low to its high value.
 

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from gpufleet.formatting import number
 from gpufleet.model.data import UNSOURCED, Parameter, ProjectData
 from gpufleet.model.params import Checked, Value, allowed
+
+
+def citation_text(keys: Iterable[str], project: ProjectData) -> str:
+    """Sources in plain words for a chart's tooltip, where no citation can be rendered:
+    ``Meta AI (2023); Epoch AI (2024)``, read from book/references.bib."""
+    labels = _bibliography_labels(project.root / "book" / "references.bib")
+    return "; ".join(labels.get(key, key) for key in keys if key != UNSOURCED)
+
+
+@functools.cache
+def _bibliography_labels(path: Path) -> dict[str, str]:
+    """``{key: "First author (year)"}`` for every entry of a BibTeX file."""
+    labels = {}
+    for entry in re.split(r"\n(?=@)", path.read_text(encoding="utf-8")):
+        key = re.match(r"@\w+\s*\{\s*([^,\s]+)", entry.strip())
+        if not key:
+            continue
+        author = re.search(r"\bauthor\s*=\s*\{(.*?)\},?\s*\n", entry, flags=re.S)
+        year = re.search(r"\byear\s*=\s*\{?(\d{4})", entry)
+        who = re.sub(r"[{}]", "", author.group(1)).split(" and ")[0] if author else key.group(1)
+        who = who.split(",")[0] if "," in who and not who.endswith("Inc.") else who
+        labels[key.group(1)] = f"{' '.join(who.split())} ({year.group(1)})" if year else who
+    return labels
 
 
 def cite(keys: Iterable[str]) -> str:

@@ -48,6 +48,8 @@ UNITS: frozenset[str] = frozenset(
         "days",
         "hours",
         "kgCO2e/kWh",
+        "kgCO2/kWh",
+        "tCO2",
         "kgCO2e",
         "tCO2e",
         "tokens",
@@ -55,6 +57,8 @@ UNITS: frozenset[str] = frozenset(
         "kWh",
         "minutes",
         "USD/MW",
+        "ML",
+        "L/kWh",
     }
 )
 
@@ -274,6 +278,68 @@ class Headline:
     description: str = _column(_text)
 
 
+#: How far a milestone of the fleet's history had got when its source described it.
+MILESTONE_STATUSES = ("installed", "announced", "planned")
+
+
+def _milestone_status(raw: str) -> str:
+    if raw not in MILESTONE_STATUSES:
+        raise ValueError(f"{raw!r} is not a status; allowed: {', '.join(MILESTONE_STATUSES)}")
+    return raw
+
+
+def _year(raw: str) -> int:
+    if not re.fullmatch(r"(19|20)\d\d", raw):
+        raise ValueError(f"{raw!r} is not a year (YYYY)")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A step of Meta's fleet as a source described it: GPUs of one kind, or power."""
+
+    key: str = _column(_identifier)
+    date: str = _column(_iso_date)
+    event: str = _column(_text)
+    status: str = _column(_milestone_status)
+    accelerator: str | None = _optional(_identifier)
+    gpus: float | None = _optional(_positive)
+    h100_equivalents: float | None = _optional(_positive)
+    power_mw: float | None = _optional(_positive)
+    source: tuple[str, ...] = _column(_words)
+    quote: str | None = _optional(_text)
+    note: str | None = _optional(_text)
+
+
+@dataclass(frozen=True)
+class YearAccount:
+    """What Meta reported for one year: capital expenditure, data-center electricity and water."""
+
+    year: int = _column(_year)
+    capex_usd: float | None = _optional(_positive)
+    capex_source: tuple[str, ...] | None = _optional(_words)
+    dc_electricity_mwh: float | None = _optional(_positive)
+    electricity_source: tuple[str, ...] | None = _optional(_words)
+    dc_water_ml: float | None = _optional(_positive)
+    water_source: tuple[str, ...] | None = _optional(_words)
+    note: str | None = _optional(_text)
+
+
+@dataclass(frozen=True)
+class PeerEstimate:
+    """A published estimate of one company's accelerators, by one measure, for one year."""
+
+    key: str = _column(_identifier)
+    company: str = _column(_text)
+    measure: str = _column(_identifier)
+    year: int = _column(_year)
+    value: float = _column(_positive)
+    unit: str = _column(_unit)
+    source: tuple[str, ...] = _column(_words)
+    quote: str | None = _optional(_text)
+    note: str | None = _optional(_text)
+
+
 #: The file in ``data/`` each record class is read from; the first field is the row's key.
 _FILES: Mapping[type, str] = {
     Accelerator: "accelerators.csv",
@@ -282,6 +348,9 @@ _FILES: Mapping[type, str] = {
     PublishedRun: "published_runs.csv",
     Interruption: "llama3_interruptions.csv",
     Headline: "headlines.csv",
+    Milestone: "timeline.csv",
+    YearAccount: "meta_accounts.csv",
+    PeerEstimate: "peers.csv",
 }
 
 
@@ -363,15 +432,22 @@ def _label(path: Path) -> str:
 
 
 def _check_sources(where: str, record: object, references: frozenset[str]) -> None:
-    """Server figures have a source, an unsourced figure says why, and every cited key is in
-    the bibliography."""
+    """Every figure has a source, an unsourced figure says why, and every cited key is in
+    the bibliography. A figure's source is the column ``source``, or ``X_source`` beside it."""
     server_figures = ("server_power_ratio", "server_price_usd", "embodied_kgco2e_per_gpu")
     given = [column for column in server_figures if getattr(record, column, None) is not None]
     if given and not record.server_source:
         raise DataError(f"{where}, column server_source: {given[0]} needs a source")
+    for figure, column in (
+        ("capex_usd", "capex_source"),
+        ("dc_electricity_mwh", "electricity_source"),
+        ("dc_water_ml", "water_source"),
+    ):
+        if getattr(record, figure, None) is not None and not getattr(record, column):
+            raise DataError(f"{where}, column {column}: {figure} needs a source")
     if getattr(record, "source", None) == (UNSOURCED,) and not getattr(record, "note", None):
         raise DataError(f"{where}, column note: an unsourced figure must say why in its note")
-    for column in ("source", "server_source"):
+    for column in (f.name for f in fields(record) if f.name.endswith("source")):
         cited = [key for key in getattr(record, column, None) or () if key != UNSOURCED]
         unknown = [key for key in cited if key not in references]
         if unknown:
@@ -498,6 +574,9 @@ class ProjectData:
     references: frozenset[str]
     published_runs: Mapping[str, PublishedRun]
     interruptions: Mapping[str, Interruption]
+    milestones: Mapping[str, Milestone]
+    meta_accounts: Mapping[int, YearAccount]
+    peers: Mapping[str, PeerEstimate]
 
     def fact(self, key: str) -> float:
         return self.facts[key].value
@@ -547,6 +626,12 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
     _check_choices(parameters, lines, by_key[Accelerator])
     gpu_lines = {_key(record): where for where, record in tables[Accelerator]}
     _check_fleet_members(by_key[Accelerator], gpu_lines, parameters)
+    for where, milestone in tables[Milestone]:
+        if milestone.accelerator and milestone.accelerator not in by_key[Accelerator]:
+            raise DataError(
+                f"{where}, column accelerator: {milestone.accelerator!r} is not in "
+                "data/accelerators.csv"
+            )
     return ProjectData(
         root,
         accelerators=by_key[Accelerator],
@@ -556,4 +641,7 @@ def _load(root: Path, _stamp: tuple[int, ...]) -> ProjectData:
         references=references,
         published_runs=by_key[PublishedRun],
         interruptions=by_key[Interruption],
+        milestones=by_key[Milestone],
+        meta_accounts=by_key[YearAccount],
+        peers=by_key[PeerEstimate],
     )

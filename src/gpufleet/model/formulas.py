@@ -187,6 +187,11 @@ def per_gpu_hour(annual_amount: Number, gpu_count: Number) -> Number:
     return annual_amount / (gpu_count * HOURS_PER_YEAR)
 
 
+def water_megalitres(energy_mwh: Number, water_l_per_kwh: Number) -> Number:
+    """Water used for ``energy_mwh`` at a water-use effectiveness in litres per kWh."""
+    return energy_mwh * 1_000.0 * water_l_per_kwh / 1e6
+
+
 # --- emissions -----------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gpufleet.model import fleet, formulas, training
+from gpufleet.model import fleet, formulas, history, training
 from gpufleet.model.data import ProjectData
 
 
@@ -54,6 +54,12 @@ def compute_all(values: Mapping[str, object], project: ProjectData) -> dict[str,
         ),
         "fleet_interruptions_per_day": formulas.interruptions_per_day(
             training.interruption_rate_per_gpu_day(project), values["h100_count"]
+        ),
+        "meta_dc_electricity_share": history.meta_dc_electricity_share(
+            power.annual_energy_twh, project
+        ),
+        "h100_capex_share_of_meta_capex": history.h100_capex_share_of_meta_capex(
+            result.cost[0].capex_usd, project
         ),
     }
     missing = set(project.headlines) - set(numbers)
