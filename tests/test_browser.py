@@ -162,3 +162,33 @@ def test_chart_has_tooltips(served, browser):
     page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
     assert "GPUs" in page.locator("#vg-tooltip-element").inner_text()
     page.close()
+
+
+def test_an_explorer_follows_its_slider_to_the_models_value(served, browser, project):
+    """Moving a slider on the power page shows the yearly energy the package computes."""
+    from gpufleet.model import headlines
+    from gpufleet.model.params import defaults
+
+    base, _ = served
+    page = browser.new_page()
+    page.goto(f"{base}/book/power.html", wait_until="networkidle")
+    panel = page.locator(".vega-embed:has(input[type=range])").first
+    panel.wait_for(timeout=15_000)
+    readout = panel.locator("svg g.mark-text text").first
+    default = defaults(project)
+    expected = headlines.compute_all(default, project)["annual_energy_twh"]
+    assert readout.text_content() == f"{expected:,.2f}"
+    slider = panel.locator("input[type=range]").first
+    name = slider.evaluate(
+        "el => el.closest('.vega-bind').querySelector('.vega-bind-name').textContent"
+    )
+    assert name.startswith("Average draw as a share of peak")
+    for position in ("min", "max"):
+        value = slider.evaluate(
+            f"el => {{ el.value = el.{position}; el.dispatchEvent(new Event('input', "
+            "{bubbles: true})); return el.value; }"
+        )
+        page.wait_for_timeout(300)
+        moved = headlines.compute_all({**default, "avg_power_fraction": float(value)}, project)
+        assert readout.text_content() == f"{moved['annual_energy_twh']:,.2f}", position
+    page.close()

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from gpufleet.formatting import number
+
 #: Plot width in pixels: fits the book's text column beside axis labels of about 200 pixels.
 WIDTH = 440
 PALETTE = ["#1f5aa6", "#e07b24", "#3b9a57", "#b23a48", "#6f4e9c", "#8c8c8c"]
@@ -204,6 +206,94 @@ def ranking(
         for name in dict.fromkeys(frame[panel])
     ]
     return alt.vconcat(*panels, title=alt.TitleParams(title, subtitle=subtitle))
+
+
+def explorer(
+    frame: pd.DataFrame,
+    sliders: Sequence,
+    *,
+    output: str,
+    title: str,
+    quantity: str,
+    unit: str,
+    value_format: str,
+) -> alt.VConcatChart:
+    """A panel a reader plays with: a slider per assumption, a readout of ``output`` for the
+    sliders' setting, and ``output`` against the first assumption with the others held.
+
+    ``frame`` is :func:`gpufleet.book.explorer.grid`'s table: every value shown is looked up
+    in it, nothing is computed in the page. Each slider spans the assumption's sourced range
+    and says where the report's default lies.
+    """
+    params = [
+        alt.param(
+            name=s.name,
+            value=s.value,
+            bind=alt.binding_range(
+                min=s.start,
+                max=s.stop,
+                step=s.step,
+                name=f"{s.label} ({s.unit}; range {_plain(s.low)} to {_plain(s.high)}, "
+                f"default {_plain(s.default)}) ",
+            ),
+        )
+        for s in sliders
+    ]
+
+    def near(s) -> str:
+        return f"abs(datum['{s.name}'] - {s.name}) < {s.step / 2}"
+
+    first, others = sliders[0], sliders[1:]
+    at_setting = " && ".join(near(s) for s in sliders)
+    readout = (
+        alt.Chart(frame)
+        .transform_filter(at_setting)
+        .mark_text(align="left", baseline="middle", fontSize=26, fontWeight="bold", dx=4)
+        .encode(
+            x=alt.value(0),
+            y=alt.value(22),
+            text=alt.Text(f"{output}:Q", format=value_format),
+            tooltip=[alt.Tooltip(f"{output}:Q", title=f"{quantity} ({unit})", format=value_format)],
+        )
+        .properties(
+            width=WIDTH, height=44, title=alt.TitleParams(f"{quantity} ({unit})", fontSize=12)
+        )
+    )
+    held = alt.Chart(frame).transform_filter(" && ".join(near(s) for s in others) or "true")
+    x = alt.X(f"{first.name}:Q", title=f"{first.label} ({first.unit})", scale=alt.Scale(zero=False))
+    y = alt.Y(f"{output}:Q", title=f"{quantity} ({unit})", scale=alt.Scale(zero=False))
+    curve = held.mark_line(color=PALETTE[0]).encode(
+        x=x,
+        y=y,
+        tooltip=[
+            alt.Tooltip(f"{first.name}:Q", title=first.label),
+            alt.Tooltip(f"{output}:Q", title=quantity, format=value_format),
+        ],
+    )
+    here = (
+        alt.Chart(frame)
+        .transform_filter(at_setting)
+        .mark_point(size=120, filled=True, color=PALETTE[1])
+        .encode(x=x, y=y, tooltip=[alt.Tooltip(f"{output}:Q", title=quantity, format=value_format)])
+    )
+    default = (
+        alt.Chart(pd.DataFrame({"default": [first.default]}))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x="default:Q", tooltip=[alt.Tooltip("default:Q", title="the report's default")])
+    )
+    return alt.vconcat(
+        readout,
+        alt.layer(curve, default, here).properties(width=WIDTH, height=200),
+        title=alt.TitleParams(
+            title,
+            subtitle="Move the sliders under the chart; the dashed line is the report's default",
+        ),
+    ).add_params(*params)
+
+
+def _plain(value: float) -> str:
+    """A slider's bound as a reader reads it (``0.64``, ``297,000``)."""
+    return number(value)
 
 
 def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt.LayerChart:
