@@ -17,6 +17,8 @@ PAGES = [
     "book/costs.html",
     "book/emissions.html",
     "book/parameters.html",
+    "book/rerun.html",
+    "book/history.html",
     "book/references.html",
 ]
 

@@ -175,7 +175,7 @@ def run_parameters_markdown(checked: Checked) -> str:
         param = registry[name]
         rows.append(
             [
-                f"`{name}`",
+                f"{param.label} (`{name}`)",
                 f"**{shown(name, value)}** (changed)" if name in changed else shown(name, value),
                 shown(name, param.default),
                 param.description,
