@@ -327,14 +327,16 @@ def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt
     base = (
         alt.Chart(data.head(1))
         .mark_rule(color="#333", strokeDash=[4, 3])
-        .encode(x="base:Q", tooltip=[alt.Tooltip("base:Q", title="this run", format=",.3~s")])
+        .encode(
+            x="base:Q", tooltip=[alt.Tooltip("base:Q", title="as assumed here", format=",.3~s")]
+        )
     )
     return alt.layer(
         bars,
         base,
         title=alt.TitleParams(
             title,
-            subtitle="Each bar: the parameter over its sourced range, the others as in this run",
+            subtitle="Each bar: the assumption over its sourced range, the others as assumed here",
         ),
     ).properties(width=WIDTH, height=alt.Step(26))
 
@@ -364,7 +366,7 @@ def tornado_by_output(
             title=alt.TitleParams(
                 title,
                 subtitle="Each bar: the parameter over its sourced range, the others at "
-                "this run's values. Pick a number below the chart.",
+                "the values assumed here. Pick a number below the chart.",
             ),
         )
         .mark_bar(color=PALETTE[0])
@@ -401,7 +403,7 @@ def histogram(
     marks = pd.DataFrame(
         {
             "value": [p5, p50, p95, central],
-            "what": ["5th percentile", "median", "95th percentile", "this run"],
+            "what": ["5th percentile", "median", "95th percentile", "as assumed here"],
         }
     )
     bars = (

@@ -166,10 +166,11 @@ def run_parameters_markdown(checked: Checked) -> str:
             for name, value in changed.items()
         )
         summary = (
-            f"This run changes {len(changed)} of the {total} parameters of this page: {changes}."
+            f"These numbers depart from the report's defaults in {len(changed)} of the {total} "
+            f"assumptions of this page: {changes}."
         )
     else:
-        summary = f"This run uses the report's default for all {total} parameters of this page."
+        summary = f"This page uses the report's default for all {total} of its assumptions."
     rows = []
     for name, value in checked.values.items():
         param = registry[name]
@@ -181,7 +182,7 @@ def run_parameters_markdown(checked: Checked) -> str:
                 param.description,
             ]
         )
-    table = markdown_table(["parameter", "this run", "default", "what it is"], rows)
+    table = markdown_table(["assumption", "value here", "default", "what it is"], rows)
     return (
-        f"{summary}\n\n:::{{dropdown}} All {total} parameters, with their defaults\n{table}\n:::\n"
+        f"{summary}\n\n:::{{dropdown}} All {total} assumptions, with their defaults\n{table}\n:::\n"
     )
