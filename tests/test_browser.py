@@ -192,3 +192,22 @@ def test_an_explorer_follows_its_slider_to_the_models_value(served, browser, pro
         moved = headlines.compute_all({**default, "avg_power_fraction": float(value)}, project)
         assert readout.text_content() == f"{moved['annual_energy_twh']:,.2f}", position
     page.close()
+
+
+@pytest.mark.parametrize("width", [1400, 412])
+def test_no_page_is_wider_than_the_screen(served, browser, width):
+    """Wide tables and charts scroll inside the text column, on a desktop and on a phone:
+    nothing makes the page itself wider than the window."""
+    base, site = served
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    wider = {}
+    for page_path in _pages(site):
+        page.goto(f"{base}/{page_path}", wait_until="networkidle")
+        page.wait_for_timeout(300)  # the charts draw
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            wider[page_path] = overflow
+    page.close()
+    assert not wider, f"pages wider than a {width}-pixel window, by pixels: {wider}"

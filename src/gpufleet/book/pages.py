@@ -62,58 +62,50 @@ def label_in_sentence(param: Parameter, *, with_name: bool = True) -> str:
 
 
 def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) -> str:
-    """Every parameter: notebooks, default, unit, plausible range, allowed values, sources."""
+    """Every parameter at a glance (default, sourced range, source), then what each is, where
+    its range comes from and which chapters use it."""
     rows = []
+    notes = []
     for param in project.parameters.values():
-        plausible = (
-            f"{number(param.low)} to {number(param.high)}"
-            + (f" ({param.distribution})" if param.distribution else "")
-            if param.low is not None
-            else "no sourced range"
-        )
         if param.type == "choice":
-            plausible = "—"
-        rows.append(
-            [
-                f"{param.label} (`{param.name}`)",
-                ", ".join(f"[{n}]({n}.ipynb)" for n in users.get(param.name, [])) or "none yet",
-                f"`{param.default}`" if param.type == "choice" else number(param.default),
-                param.unit or "",
-                plausible,
-                allowed(param),
-                param.description + (f". {param.note}" if param.note else ""),
-                cite(param.source),
-            ]
+            default = f"`{param.default}`"
+            plausible = "one of " + ", ".join(f"`{c}`" for c in param.choices)
+        else:
+            unit = "" if param.unit in (None, "count") else f" {param.unit}"
+            default = number(param.default) + unit
+            plausible = (
+                f"{number(param.low)} to {number(param.high)}{unit}"
+                if param.low is not None
+                else "none sourced"
+            )
+        chapters = ", ".join(f"[{n}]({n}.ipynb)" for n in users.get(param.name, []))
+        rows.append([f"{param.label} (`{param.name}`)", default, plausible, cite(param.source)])
+        notes.append(
+            f"- **{param.label}** (`{param.name}`; {allowed(param)}): {param.description}."
+            + (f" {param.note}." if param.note else "")
+            + f" Used by: {chapters or 'no chapter yet'}."
         )
-    return markdown_table(
-        [
-            "parameter",
-            "notebooks",
-            "default",
-            "unit",
-            "plausible range",
-            "allowed",
-            "what it is",
-            "source",
-        ],
-        rows,
+    table = markdown_table(["assumption", "default", "sourced range", "source"], rows)
+    return (
+        table
+        + "\n\n**Each assumption, its sources and the ends of its range:**\n\n"
+        + "\n".join(notes)
     )
 
 
 def facts_markdown(project: ProjectData) -> str:
-    rows = [
-        [
-            f"`{f.key}`",
-            number(f.value),
-            f.unit,
-            f.date,
-            f'"{f.quote}"' if f.quote else "",
-            f.note or "",
-            cite(f.source),
-        ]
+    """Every sourced figure: value and date at a glance, then what each is, quoted."""
+    rows = []
+    for f in project.facts.values():
+        unit = "" if f.unit == "count" else f" {f.unit}"
+        rows.append([f"`{f.key}`", number(f.value) + unit, f.date, cite(f.source)])
+    notes = [
+        f"- `{f.key}`: " + (f.note or "") + (f' "{f.quote}"' if f.quote else "")
         for f in project.facts.values()
+        if f.note or f.quote
     ]
-    return markdown_table(["figure", "value", "unit", "date", "quote", "note", "source"], rows)
+    table = markdown_table(["figure", "value", "date", "source"], rows)
+    return table + "\n\n**What each figure is:**\n\n" + "\n".join(notes)
 
 
 def accelerators_markdown(project: ProjectData, *, notes: bool = True) -> str:
