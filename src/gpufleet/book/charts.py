@@ -296,33 +296,49 @@ def _plain(value: float) -> str:
     return number(value)
 
 
-def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt.LayerChart:
-    """How far a number moves as each parameter goes from its low to its high value.
+def _end_value(text: str) -> str:
+    """An input's value at one end of a bar, as a reader reads it (a choice stays a word)."""
+    try:
+        return number(float(text))
+    except ValueError:
+        return text
 
-    ``frame`` is :func:`gpufleet.model.sensitivity.one_at_a_time`'s table.
+
+def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt.LayerChart:
+    """How far a number moves as each assumption goes from one end of its range to the other.
+
+    ``frame`` is :func:`gpufleet.model.sensitivity.one_at_a_time`'s table. Bars are named by
+    the assumptions' labels; each end of a bar carries the input's value there, and the dashed
+    line marks the number as assumed.
     """
     axis_title = f"{quantity} ({unit})"
+    low_first = frame["at_low"] <= frame["at_high"]
     data = frame.assign(
         start=frame[["at_low", "at_high"]].min(axis=1),
         end=frame[["at_low", "at_high"]].max(axis=1),
+        left=frame["low_value"].where(low_first, frame["high_value"]).map(_end_value),
+        right=frame["high_value"].where(low_first, frame["low_value"]).map(_end_value),
     )
-    order = list(data["parameter"])
-    bars = (
-        alt.Chart(data)
-        .mark_bar(color=PALETTE[0])
-        .encode(
-            x=alt.X("start:Q", title=axis_title, scale=alt.Scale(zero=False)),
-            x2="end:Q",
-            y=alt.Y("parameter:N", sort=order, title=None),
-            tooltip=[
-                alt.Tooltip("parameter:N"),
-                alt.Tooltip("description:N"),
-                alt.Tooltip("low_value:N", title="low value"),
-                alt.Tooltip("at_low:Q", title=f"{quantity} at low", format=",.3~s"),
-                alt.Tooltip("high_value:N", title="high value"),
-                alt.Tooltip("at_high:Q", title=f"{quantity} at high", format=",.3~s"),
-            ],
-        )
+    order = list(data["label"])
+    base_chart = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None))
+    tooltip = [
+        alt.Tooltip("label:N", title="assumption"),
+        alt.Tooltip("parameter:N", title="name"),
+        alt.Tooltip("low_value:N", title="low value"),
+        alt.Tooltip("at_low:Q", title=f"{quantity} at low", format=",.3~s"),
+        alt.Tooltip("high_value:N", title="high value"),
+        alt.Tooltip("at_high:Q", title=f"{quantity} at high", format=",.3~s"),
+    ]
+    bars = base_chart.mark_bar(color=PALETTE[0]).encode(
+        x=alt.X("start:Q", title=axis_title, scale=alt.Scale(zero=False)),
+        x2="end:Q",
+        tooltip=tooltip,
+    )
+    left = base_chart.mark_text(align="right", dx=-4, fontSize=11, color="#444").encode(
+        x="start:Q", text="left:N"
+    )
+    right = base_chart.mark_text(align="left", dx=4, fontSize=11, color="#444").encode(
+        x="end:Q", text="right:N"
     )
     base = (
         alt.Chart(data.head(1))
@@ -333,10 +349,13 @@ def tornado(frame: pd.DataFrame, *, title: str, quantity: str, unit: str) -> alt
     )
     return alt.layer(
         bars,
+        left,
+        right,
         base,
         title=alt.TitleParams(
             title,
-            subtitle="Each bar: the assumption over its sourced range, the others as assumed here",
+            subtitle="Each bar: one assumption from one end of its sourced range to the other "
+            "(its value written at each end); dashed: as assumed here",
         ),
     ).properties(width=WIDTH, height=alt.Step(26))
 
@@ -352,7 +371,7 @@ def tornado_by_output(
     data = frame.assign(
         start=frame[["at_low", "at_high"]].min(axis=1),
         end=frame[["at_low", "at_high"]].max(axis=1),
-        label=frame["output"].map(labels),
+        output_label=frame["output"].map(labels),
     )
     options = [labels[key] for key in labels if key in set(frame["output"])]
     pick = alt.param(
@@ -365,7 +384,7 @@ def tornado_by_output(
             data,
             title=alt.TitleParams(
                 title,
-                subtitle="Each bar: the parameter over its sourced range, the others at "
+                subtitle="Each bar: one assumption over its sourced range, the others at "
                 "the values assumed here. Pick a number below the chart.",
             ),
         )
@@ -373,12 +392,10 @@ def tornado_by_output(
         .encode(
             x=alt.X("start:Q", title="value (unit in the menu)", scale=alt.Scale(zero=False)),
             x2="end:Q",
-            y=alt.Y(
-                "parameter:N", sort=alt.EncodingSortField("swing", order="descending"), title=None
-            ),
+            y=alt.Y("label:N", sort=alt.EncodingSortField("swing", order="descending"), title=None),
             tooltip=[
-                alt.Tooltip("label:N", title="number"),
-                alt.Tooltip("parameter:N"),
+                alt.Tooltip("output_label:N", title="number"),
+                alt.Tooltip("label:N", title="assumption"),
                 alt.Tooltip("low_value:N", title="low value"),
                 alt.Tooltip("at_low:Q", title="number at low", format=",.4~g"),
                 alt.Tooltip("high_value:N", title="high value"),
@@ -386,7 +403,7 @@ def tornado_by_output(
             ],
         )
         .add_params(pick)
-        .transform_filter(alt.datum.label == pick)
+        .transform_filter(alt.datum.output_label == pick)
         .properties(width=WIDTH, height=alt.Step(22))
     )
 
@@ -394,11 +411,19 @@ def tornado_by_output(
 def histogram(
     samples, *, title: str, quantity: str, unit: str, central: float, bins: int = 40
 ) -> alt.LayerChart:
-    """A distribution of samples, pre-binned so that the page carries a few dozen numbers."""
+    """A distribution of samples as an area, pre-binned so that the page carries a few dozen
+    numbers, with its 5th, 50th and 95th percentiles and the central value marked and named
+    on the chart itself."""
     import numpy as np
 
     counts, edges = np.histogram(samples, bins=bins)
-    data = pd.DataFrame({"start": edges[:-1], "end": edges[1:], "share": counts / counts.sum()})
+    data = pd.DataFrame(
+        {
+            "start": edges[:-1],
+            "middle": (edges[:-1] + edges[1:]) / 2,
+            "share": counts / counts.sum(),
+        }
+    )
     p5, p50, p95 = np.percentile(samples, [5, 50, 95])
     marks = pd.DataFrame(
         {
@@ -406,27 +431,36 @@ def histogram(
             "what": ["5th percentile", "median", "95th percentile", "as assumed here"],
         }
     )
-    bars = (
+    # Names stacked at the top of the chart so that neighbouring lines' names do not collide.
+    top = float(data["share"].max())
+    marks["label_y"] = [top, top * 0.88, top, top * 0.76]
+    x = alt.X("middle:Q", title=f"{quantity} ({unit})", scale=alt.Scale(zero=False))
+    area = (
         alt.Chart(data)
-        .mark_bar(color=PALETTE[0], opacity=0.8)
+        .mark_area(color=PALETTE[0], opacity=0.6, interpolate="step")
         .encode(
-            x=alt.X("start:Q", title=f"{quantity} ({unit})", scale=alt.Scale(zero=False)),
-            x2="end:Q",
+            x=x,
             y=alt.Y("share:Q", title="share of samples", axis=alt.Axis(format="%")),
             tooltip=[
                 alt.Tooltip("start:Q", title="from", format=",.4~g"),
-                alt.Tooltip("end:Q", title="to", format=",.4~g"),
                 alt.Tooltip("share:Q", title="share", format=".1%"),
             ],
         )
     )
     rules = (
         alt.Chart(marks)
-        .mark_rule(strokeWidth=2)
+        .mark_rule(strokeWidth=2, color="#333")
         .encode(
             x="value:Q",
-            color=alt.Color("what:N", title=None, scale=alt.Scale(range=PALETTE[1:5])),
+            strokeDash=alt.condition(
+                alt.datum.what == "as assumed here", alt.value([4, 3]), alt.value([1, 0])
+            ),
             tooltip=[alt.Tooltip("what:N"), alt.Tooltip("value:Q", format=",.4~g")],
         )
     )
-    return alt.layer(bars, rules, title=title).properties(width=WIDTH, height=180)
+    names = (
+        alt.Chart(marks)
+        .mark_text(align="left", dx=3, fontSize=10, color="#333")
+        .encode(x="value:Q", y="label_y:Q", text="what:N")
+    )
+    return alt.layer(area, rules, names, title=title).properties(width=WIDTH, height=180)

@@ -12,6 +12,7 @@ from gpufleet.model.params import ParameterError, Value, validate
 COLUMNS = [
     "output",
     "parameter",
+    "label",
     "description",
     "unit",
     "low_value",
@@ -79,6 +80,7 @@ def swings(
                 {
                     "output": output,
                     "parameter": name,
+                    "label": param.label,
                     "description": param.description,
                     "unit": param.unit or "",
                     "low_value": str(low_value),
