@@ -109,6 +109,26 @@ def test_every_page_links_the_repository_it_was_built_from(site, site_changed):
     assert "Source repository" not in unlinked
 
 
+def test_every_page_says_which_edition_it_is_and_the_intro_how_to_cite_it(site):
+    import yaml
+
+    from tests.conftest import ROOT
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    edition = f"Version {cff['version']} of the report, released {cff['date-released']}."
+    html = site / "_build" / "html"
+    for path in PAGES:
+        assert edition in _text((html / path).read_text()), path
+    intro = _text((html / "book" / "intro.html").read_text())
+    title = cff["title"].replace("'", "’")  # typographic apostrophes on the page
+    cited = intro.split("How to cite it #")[1].split("What this report is not")[0]
+    cited = " ".join(cited.replace(" ,", ",").split())
+    authors = cff["authors"][0]["name"]
+    assert cited.startswith(
+        f"{authors} ({cff['date-released'][:4]}). {title}, version {cff['version']}. {REPOSITORY}"
+    ), cited
+
+
 def test_every_page_has_one_search_box(site):
     for page in (site / "_build" / "html" / "book").glob("*.html"):
         assert page.read_text().count('class="btn search-button-field') == 1, page.name

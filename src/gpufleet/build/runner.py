@@ -83,6 +83,7 @@ def _pages(root: Path) -> list[Path]:
     return [
         root / "_config.yml",
         root / "_toc.yml",
+        root / "CITATION.cff",
         *sorted((root / "book").glob("*.md")),
         *sorted((root / "_static").glob("*")),
         *sorted((root / "_extra").glob("*")),

@@ -114,6 +114,42 @@ def _link_repository(config: Path, url: str) -> None:
     config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
 
 
+#: The file that says what the report is, who made it and which version it is.
+CITATION = "CITATION.cff"
+
+
+def edition(root: Path) -> dict[str, str]:
+    """The report's authors, version and date, and how to cite it, from CITATION.cff."""
+    import yaml
+
+    try:
+        cff = yaml.safe_load((root / CITATION).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RunError(f"{CITATION}: cannot read it ({error})") from None
+    authors = ", ".join(
+        a.get("name") or " ".join(filter(None, (a.get("given-names"), a.get("family-names"))))
+        for a in cff.get("authors", [])
+    )
+    version, released = str(cff.get("version", "")), str(cff.get("date-released", ""))
+    year = released[:4]
+    return {
+        "footer": f"Version {version} of the report, released {released}.",
+        "cite": f"{authors} ({year}). *{cff.get('title', '')}*, version {version}.",
+    }
+
+
+def _stamp_edition(config: Path, stamp: dict[str, str], repository: str | None) -> None:
+    """Put the edition in the staged configuration: a footer line on every page, and the
+    citation the introduction shows (the ``cite_line`` substitution)."""
+    import yaml
+
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings.setdefault("html", {})["extra_footer"] = f"<p>{stamp['footer']}</p>"
+    cite = stamp["cite"] + (f" {repository}" if repository else "")
+    settings.setdefault("parse", {}).setdefault("myst_substitutions", {})["cite_line"] = cite
+    config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+
+
 def stage_sources(
     root: Path, source: Path, executed: Path, *, repository: str | None = None
 ) -> Path:
@@ -130,6 +166,7 @@ def stage_sources(
             shutil.copy2(origin, source / name)
     if repository:
         _link_repository(source / "_config.yml", repository)
+    _stamp_edition(source / "_config.yml", edition(root), repository)
     for notebook in executed.glob("*.ipynb"):
         shutil.copy2(notebook, source / "book" / notebook.name)
     for name, content in downloads.files(source, _data.load(root)).items():
