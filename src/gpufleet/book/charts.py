@@ -12,6 +12,22 @@ from gpufleet.formatting import number
 #: Plot width in pixels: fits the book's text column beside axis labels of about 200 pixels.
 WIDTH = 440
 PALETTE = ["#1f5aa6", "#e07b24", "#3b9a57", "#b23a48", "#6f4e9c", "#8c8c8c"]
+#: One colour per accelerator on every page, found by a word of its name; the assumed
+#: remainder of the fleet is grey, whatever GPU it is taken to be.
+ACCELERATOR_COLORS = {
+    "H100": PALETTE[0],
+    "MI300X": PALETTE[1],
+    "A100": PALETTE[2],
+    "H200": PALETTE[4],
+}
+REMAINDER_COLOR = PALETTE[5]
+
+
+def accelerator_color(label: str) -> str | None:
+    """The colour of the accelerator a label names (None if it names none)."""
+    if "(remainder)" in label:
+        return REMAINDER_COLOR
+    return next((color for word, color in ACCELERATOR_COLORS.items() if word in label), None)
 
 
 @alt.theme.register("gpufleet", enable=True)
@@ -99,13 +115,15 @@ def stacked_bar(
     """
     parts = list(dict.fromkeys(frame[stack]))
     data = frame.assign(_part_rank=frame[stack].map(parts.index))
+    colors = [accelerator_color(str(part)) for part in parts]
+    scale = alt.Scale(domain=parts, range=colors) if all(colors) else alt.Undefined
     return (
         alt.Chart(data, title=alt.TitleParams(title, subtitle=subtitle))
         .mark_bar()
         .encode(
             x=alt.X(f"sum({value}):Q", title=value_title),
             y=alt.Y(f"{category}:N", title=None, sort=None),
-            color=alt.Color(f"{stack}:N", title=stack_title, sort=parts),
+            color=alt.Color(f"{stack}:N", title=stack_title, sort=parts, scale=scale),
             order=alt.Order("_part_rank:Q"),
             tooltip=[
                 alt.Tooltip(f"{category}:N"),
