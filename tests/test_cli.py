@@ -133,8 +133,9 @@ def test_params_json_lists_every_parameter(site, project):
 
 def test_params_text(site):
     shown = gpufleet(site, "params", check=True).stdout
-    assert "mfu = 0.41 fraction   [fleet, training, uncertainty]" in shown
-    assert "allowed: a number from 0 to 1; plausible 0.38 to 0.43" in shown
+    assert "mfu = 0.41 fraction\n" in shown
+    assert "allowed: a number from 0 to 1; sourced range 0.38 to 0.43" in shown
+    assert "used by: fleet, training, uncertainty" in shown
 
 
 def test_results_json(site, project):
@@ -155,7 +156,7 @@ def test_results_json(site, project):
 
 def test_results_text(site):
     shown = gpufleet(site, "results", check=True).stdout
-    assert "effective_bf16_exaflops" in shown and "239.2" in shown
+    assert "effective_bf16_exaflops: 239.2 EFLOP/s" in shown
 
 
 def test_results_before_any_run(tmp_path):
@@ -177,3 +178,56 @@ def test_output_into_a_pipe_nobody_reads_ends_quietly(site):
     _, stderr = process.communicate(timeout=60)
     assert stderr == b""
     assert process.returncode == 141
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "pue=1.2", "--set", "pue=1.3"], "--set pue is given twice ('1.2' and '1.3')"),
+        (["--set", "pue="], "pue: the value is empty; allowed: a number from 1 to 3"),
+    ],
+)
+def test_a_repeated_or_empty_setting_is_refused(site, args, message):
+    completed = gpufleet(site, "run", *args)
+    assert completed.returncode == 2
+    assert message in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("  pue: 1.2\n  pue: 1.3\n", "the key 'pue' is given twice"),
+        ("  pue:\n", "pue: the value is empty"),
+    ],
+)
+def test_a_scenario_file_with_a_repeated_or_empty_key_is_refused(site, tmp_path, content, message):
+    path = tmp_path / "mine.yaml"
+    path.write_text("description: x\nsources: [meta2024sustainability]\nparameters:\n" + content)
+    completed = gpufleet(site, "run", "--scenario", str(path))
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert str(path) in completed.stderr  # the file is named, not "<unicode string>"
+
+
+def test_results_export_to_a_spreadsheet(site, tmp_path, project):
+    import csv
+
+    out = tmp_path / "results.csv"
+    gpufleet(site, "results", "--csv", "--out", str(out), check=True)
+    rows = list(csv.DictReader(out.open()))
+    assert [r["key"] for r in rows] == list(project.headlines)
+    assert set(rows[0]) == {"key", "description", "value", "p5", "p50", "p95", "unit", "chapter"}
+    found = json.loads(gpufleet(site, "results", "--json", check=True).stdout)
+    energy = next(r for r in rows if r["key"] == "annual_energy_twh")
+    assert float(energy["value"]) == found["annual_energy_twh"]["value"]
+    assert float(energy["p5"]) == found["annual_energy_twh"]["p5"]
+    assert energy["chapter"] == "power"
+
+
+def test_params_and_results_fit_an_80_column_terminal(site):
+    for args in (["params"], ["results"], ["params", "pue", "mfu"]):
+        shown = gpufleet(site, *args, check=True, env={"COLUMNS": "80"}).stdout
+        too_wide = [line for line in shown.splitlines() if len(line) > 80]
+        assert not too_wide, (args, too_wide[:3])
+    assert gpufleet(site, "params", "pue", check=True).stdout.startswith("pue = 1.08 ratio\n")
+    assert "90% of samples:" in gpufleet(site, "results", check=True).stdout

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
+import shutil
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import NoReturn
 
 from gpufleet.book import notebooks
 from gpufleet.build import results, runner
+from gpufleet.build.files import write_atomic
 from gpufleet.errors import InputError, RunError
 from gpufleet.formatting import number
 from gpufleet.model import data as _data
-from gpufleet.model.params import allowed
+from gpufleet.model.params import allowed, unknown_name_error
+
+#: The columns of ``gpufleet results --csv``.
+RESULT_COLUMNS = ("key", "description", "value", "p5", "p50", "p95", "unit", "chapter")
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -73,38 +81,86 @@ def _cmd_params(args: argparse.Namespace) -> int:
         }
         for name, p in project.parameters.items()
     }
+    unknown = [name for name in args.names if name not in rows]
+    if unknown:
+        raise unknown_name_error(unknown[0], rows)
+    if args.names:
+        rows = {name: rows[name] for name in args.names}
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    width = _width()
     for name, row in rows.items():
         unit = f" {row['unit']}" if row["unit"] else ""
         plausible = (
-            f"; plausible {number(row['low'])} to {number(row['high'])}"
+            f"; sourced range {number(row['low'])} to {number(row['high'])}"
             if row["low"] is not None
             else ""
         )
-        print(f"{name} = {row['default']}{unit}   [{', '.join(row['notebooks']) or 'no notebook'}]")
-        print(f"    {row['description']}")
-        print(f"    allowed: {row['allowed']}{plausible}; source: {', '.join(row['source'])}")
+        default = number(row["default"]) if row["type"] != "choice" else row["default"]
+        print(f"{name} = {default}{unit}")
+        for text in (
+            row["description"],
+            f"allowed: {row['allowed']}{plausible}",
+            f"source: {', '.join(row['source'])}",
+            f"used by: {', '.join(row['notebooks']) or 'no notebook yet'}",
+        ):
+            print(textwrap.fill(text, width, initial_indent="    ", subsequent_indent="    "))
     return 0
+
+
+def _width() -> int:
+    """The terminal's width (``COLUMNS`` where set), at most 100 columns for readable lines."""
+    return min(shutil.get_terminal_size((80, 24)).columns, 100)
+
+
+def _result_rows(found: dict) -> list[dict[str, object]]:
+    """One row per headline for a spreadsheet, exact values, the interval where there is one."""
+    return [
+        {
+            "key": key,
+            "description": row["description"],
+            "value": row["value"],
+            "p5": row.get("p5", ""),
+            "p50": row.get("p50", ""),
+            "p95": row.get("p95", ""),
+            "unit": row["unit"],
+            "chapter": row["notebook"],
+        }
+        for key, row in found.items()
+    ]
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
     root = _root(args)
     found = results.collect(root)
-    if args.json:
-        print(json.dumps(found, indent=2, sort_keys=True))
+    if args.json or args.csv:
+        if args.json:
+            text = json.dumps(found, indent=2, sort_keys=True) + "\n"
+        else:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(_result_rows(found))
+            text = buffer.getvalue()
+        if args.out:
+            write_atomic(Path(args.out), text)
+            print(f"wrote {len(found)} headline numbers to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
         return 0
     if not found:
         print("no results yet: run `gpufleet run` first", file=sys.stderr)
         return EXIT_FAILED
-    width = max(len(key) for key in found)
+    width = _width()
     for key, row in found.items():
-        value = row["value"]
-        shown = number(value)
-        print(
-            f"{key:<{width}}  {shown:>14} {row['unit']:<8} [{row['notebook']}] {row['description']}"
-        )
+        unit = "" if row["unit"] == "count" else f" {row['unit']}"
+        print(textwrap.fill(f"{key}: {number(row['value'])}{unit}", width))
+        lines = [f"{row['description']} [{row['notebook']}]"]
+        if "p5" in row:
+            lines.insert(0, f"90% of samples: {number(row['p5'])} to {number(row['p95'])}{unit}")
+        for text in lines:
+            print(textwrap.fill(text, width, initial_indent="    ", subsequent_indent="    "))
     return 0
 
 
@@ -124,7 +180,20 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--root", help="the project folder (default: found from the current folder)")
     sub = top.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="execute the notebooks and build the site")
+    run = sub.add_parser(
+        "run",
+        help="execute the notebooks and build the site",
+        description="Execute the report's notebooks with your assumptions and build the site. "
+        "Every run starts from the report's defaults: a parameter you do not set takes its "
+        "default, whatever an earlier run set. Only notebooks whose inputs changed run again.",
+        epilog="examples:\n"
+        "  gpufleet run --set pue=1.3\n"
+        "  gpufleet run --set mfu=0.3 --set h100_server_price_usd=310000\n"
+        "  gpufleet run --scenario high-cost   (a file of data/scenarios/, by name)\n"
+        "  gpufleet run --scenario mine.yaml   (or a file of your own)\n"
+        "  gpufleet params pue                 (what a parameter is and allows)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument(
         "--scenario",
         metavar="NAME|FILE",
@@ -160,11 +229,19 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     params = sub.add_parser("params", help="list every parameter with default, range and source")
+    params.add_argument("names", nargs="*", metavar="NAME", help="only these parameters")
     params.add_argument("--json", action="store_true", help="print JSON")
     params.set_defaults(handler=_cmd_params)
 
     res = sub.add_parser("results", help="print the headline numbers of the latest run")
-    res.add_argument("--json", action="store_true", help="print JSON")
+    formats = res.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="print JSON")
+    formats.add_argument(
+        "--csv",
+        action="store_true",
+        help="print CSV for a spreadsheet: " + ", ".join(RESULT_COLUMNS),
+    )
+    res.add_argument("--out", metavar="FILE", help="write the JSON or CSV to FILE")
     res.set_defaults(handler=_cmd_results)
     strip = sub.add_parser(
         "strip",

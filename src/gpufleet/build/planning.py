@@ -69,8 +69,15 @@ def plan(
         loaded = scenarios.load(scenarios.resolve(root, scenario), project)
         label = loaded.name
         requested.update(loaded.parameters)
+    given: dict[str, str] = {}
     for text in sets:
         name, value = parse_assignment(text)
+        if name in given:
+            raise ParameterError(
+                f"--set {name} is given twice ({given[name]!r} and {value!r}); give each "
+                "parameter once"
+            )
+        given[name] = value
         requested[name] = value
 
     overrides = _params.validate(requested, project)

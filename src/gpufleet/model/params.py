@@ -43,6 +43,8 @@ def allowed(param: Parameter) -> str:
 def coerce(param: Parameter, value: object) -> Value:
     """Type and range-check one value (text from the command line, or a Python value)."""
     name = param.name
+    if value is None:
+        raise ParameterError(f"{name}: the value is empty; allowed: {allowed(param)}")
     if param.type == "choice":
         text = str(value).strip() if isinstance(value, str) else value
         if text not in param.choices:
@@ -54,6 +56,8 @@ def coerce(param: Parameter, value: object) -> Value:
         return text
     if isinstance(value, bool):
         raise ParameterError(f"{name}: {value!r} is not a number; allowed: {allowed(param)}")
+    if isinstance(value, str) and not value.strip():
+        raise ParameterError(f"{name}: the value is empty; allowed: {allowed(param)}")
     if isinstance(value, str):
         text = value.strip().replace("_", "")
         try:

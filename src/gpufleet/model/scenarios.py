@@ -48,6 +48,29 @@ def resolve(root: Path, spec: str) -> Path:
     )
 
 
+def _unique_keys_loader():
+    """A safe YAML loader that refuses a key given twice in one mapping (plain YAML keeps the
+    last silently)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
+
+
 def load(path: Path, project: ProjectData) -> Scenario:
     """Read and check a scenario file; every problem names the file."""
     import yaml
@@ -55,7 +78,8 @@ def load(path: Path, project: ProjectData) -> Scenario:
     if not path.is_file():
         raise ParameterError(f"scenario {path}: file not found")
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as handle:  # a file, so that errors name it
+            content = yaml.load(handle, Loader=_unique_keys_loader())
     except yaml.YAMLError as error:
         raise ParameterError(f"scenario {path}: not valid YAML ({error})") from None
     if not isinstance(content, dict):
