@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test bench lint browser lock clean
+.PHONY: book test test-fast bench lint browser lock clean
 
 book: $(STAMP)
 	$(BIN)/gpufleet run
@@ -14,6 +14,11 @@ book: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/pytest
+
+# The inner loop: lint and the unit tests, no notebook run, no build, no browser.
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/pytest -m "not slow" -q
 
 # A headless browser for the end-to-end test: Debian's chromium, installed where we can.
 browser:

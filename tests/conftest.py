@@ -76,3 +76,15 @@ def data_copy(tmp_path) -> Path:
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
     shutil.copy(ROOT / "_config.yml", tmp_path)
     return tmp_path
+
+
+#: Fixtures that run the report or build the site: tests using them are slow.
+SLOW_FIXTURES = {"site", "site_changed", "project_copy", "trained", "served", "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that runs notebooks or builds the site as slow, so that
+    ``make test-fast`` (``-m "not slow"``) runs the unit tests alone."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
