@@ -29,8 +29,6 @@ from gpufleet.model.data import (
 )
 
 GPUS_PER_SERVER = 8
-#: What a group is: the announced H100s, GPUs named by a parameter, or the assumed remainder.
-ROLES = ("h100", "named", "remainder")
 
 
 @dataclass(frozen=True)
@@ -128,10 +126,6 @@ class Compute:
     @property
     def effective_bf16_flops(self) -> float:
         return formulas.effective_flops(self.peak_bf16_flops, self.mfu)
-
-    @property
-    def h100_effective_bf16_flops(self) -> float:
-        return formulas.effective_flops(self.h100_peak_bf16_flops, self.mfu)
 
     @property
     def peak_bf16_dense_exaflops(self) -> float:
@@ -395,26 +389,22 @@ def gpu_hour(count: float, group_power: Power, group_cost: Cost) -> GpuHour:
     )
 
 
-#: What the fleet's H100-hour depends on (the mix of the fleet does not enter it).
-H100_HOUR_PARAMETERS = (
-    "network_storage_power_share",
-    "pue",
-    "avg_power_fraction",
-    "electricity_usd_per_mwh",
-    "h100_server_price_usd",
-    "network_share_of_it_capex",
-    "facility_usd_per_mw",
-    "cost_of_capital",
-    "useful_life_years",
-    "facility_life_years",
-    "maintenance_fraction_per_year",
-)
+def one_h100(project: ProjectData) -> Group:
+    """A single H100 in its server: what per-GPU figures (an H100-hour, the power behind a
+    megawatt) are computed on; they are the same for any number of H100s."""
+    return Group("one H100", project.accelerators[REFERENCE_GPU], 1.0, "h100")
+
+
+def capex_usd(gpu: Accelerator, count: float, values: Mapping[str, object]) -> float:
+    """What ``count`` GPUs cost with their servers, network and buildings."""
+    group = Group(gpu.name, gpu, count, "named")
+    return cost(group, power(group, values), values).capex_usd
 
 
 def h100_hour(values: Mapping[str, object], project: ProjectData) -> GpuHour:
     """The fleet's H100-hour from the parameters it depends on alone (one H100 in its server,
     network, storage and building; the same per hour for any number of them)."""
-    one = Group("H100", project.accelerators[REFERENCE_GPU], 1.0, "h100")
+    one = one_h100(project)
     one_power = power(one, values)
     return gpu_hour(1.0, one_power, cost(one, one_power, values))
 

@@ -45,7 +45,7 @@ def point(milestone: Milestone, values: Mapping[str, object], project: ProjectDa
         group = fleet.Group(milestone.event, h100, milestone.h100_equivalents, "named")
         estimated = "the GPUs (taken to be H100s)"
     else:
-        one = fleet.power(fleet.Group("one H100", h100, 1.0, "h100"), values)
+        one = fleet.power(fleet.one_h100(project), values)
         count = milestone.power_mw / one.facility_power_mw
         group = fleet.Group(milestone.event, h100, count, "named")
         estimated = "the GPUs, from the power (taken to be H100s at the report's power per GPU)"
