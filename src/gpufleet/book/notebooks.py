@@ -139,7 +139,7 @@ def parameter_line(param: Parameter) -> str:
         default = str(int(param.default))
     start = f"{param.name}: {_ANNOTATIONS[param.type]} = {default}  # {param.label}"
     if param.type != "choice":
-        return f"{start} ({param.unit})"
+        return start if param.unit == "id" else f"{start} ({param.unit})"
     listed = f"{start}: {', '.join(param.choices)}"
     return listed if len(listed) <= LINE_LENGTH else f"{start} ({len(param.choices)} choices)"
 

@@ -29,6 +29,7 @@ from gpufleet.errors import InputError
 UNITS: frozenset[str] = frozenset(
     {
         "count",
+        "id",  # a number that names something (a seed): written without separators
         "fraction",
         "ratio",
         "W",
