@@ -79,7 +79,15 @@ def data_copy(tmp_path) -> Path:
 
 
 #: Fixtures that run the report or build the site: tests using them are slow.
-SLOW_FIXTURES = {"site", "site_changed", "project_copy", "trained", "served", "browser"}
+SLOW_FIXTURES = {
+    "site",
+    "site_changed",
+    "project_copy",
+    "mixed_copy",
+    "trained",
+    "served",
+    "browser",
+}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -216,7 +216,11 @@ def test_results_export_to_a_spreadsheet(site, tmp_path, project):
     gpufleet(site, "results", "--csv", "--out", str(out), check=True)
     rows = list(csv.DictReader(out.open()))
     assert [r["key"] for r in rows] == list(project.headlines)
-    assert set(rows[0]) == {"key", "description", "value", "p5", "p50", "p95", "unit", "chapter"}
+    assert list(rows[0]) == [
+        *("key", "description", "value", "p5", "p50", "p95", "unit", "chapter"),
+        *("scenario", "assumptions"),
+    ]
+    assert {row["assumptions"] for row in rows} == {"defaults"}
     found = json.loads(gpufleet(site, "results", "--json", check=True).stdout)
     energy = next(r for r in rows if r["key"] == "annual_energy_twh")
     assert float(energy["value"]) == found["annual_energy_twh"]["value"]

@@ -95,6 +95,7 @@ def test_the_chapter_runs_with_a_scenario_and_a_setting(site):
         "--set",
         "h100_server_price_usd=300000",
         "--no-build",
+        "--allow-mixed",  # the other chapters keep the defaults
         check=True,
     )
     assert "history: executed" in completed.stdout

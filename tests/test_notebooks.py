@@ -49,7 +49,14 @@ def test_parameters_match_the_registry(path, project):
 
 def test_every_parameter_is_used_by_a_notebook(project):
     users = notebooks.parameter_users(ROOT)
-    assert set(project.parameters) == set(users)
+    unused = sorted(set(project.parameters) - set(users))
+    assert not unused, (
+        f"data/parameters.csv has parameters no notebook takes: {unused}; add each to the "
+        "parameters cell of the notebooks whose numbers it moves (notebooks/NAME.ipynb), then "
+        "run gpufleet strip notebooks/*.ipynb (see CONTRIBUTING.md, 'Adding a parameter')"
+    )
+    unknown = sorted(set(users) - set(project.parameters))
+    assert not unknown, f"notebooks take parameters data/parameters.csv lacks: {unknown}"
 
 
 def test_every_notebook_is_in_the_toc():

@@ -139,7 +139,10 @@ def test_cli_training_run_gives_the_arithmetic(trained):
 
 def test_cli_training_rerun_only_runs_training(trained):
     root, _ = trained
-    completed = gpufleet(root, "run", "--only", "training", "--no-build", check=True)
+    # The other chapters keep the settings of the fixture's run: a mixed run, on purpose.
+    completed = gpufleet(
+        root, "run", "--only", "training", "--no-build", "--allow-mixed", check=True
+    )
     assert "also running" not in completed.stdout
     assert "training: executed" in completed.stdout
     assert "fleet: executed" not in completed.stdout

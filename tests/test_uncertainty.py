@@ -148,7 +148,10 @@ def test_scenarios_change_assumptions_not_the_fleet(project):
 
 def test_gpufleet_runs_a_scenario(site):
     completed = gpufleet(
-        site, "run", "--scenario", "high-cost", "--only", "power", "--no-build", check=True
+        site,
+        "run",
+        *("--scenario", "high-cost", "--only", "power", "--no-build", "--allow-mixed"),
+        check=True,
     )
     assert "scenario high-cost" in completed.stdout
     assert "pue=1.09" in completed.stdout

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import shutil
@@ -16,15 +14,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from gpufleet.book import notebooks
-from gpufleet.build import results, runner
+from gpufleet.build import provenance, results, runner
 from gpufleet.build.files import write_atomic
 from gpufleet.errors import InputError, RunError
 from gpufleet.formatting import number
 from gpufleet.model import data as _data
+from gpufleet.model import scenarios
 from gpufleet.model.params import allowed, unknown_name_error
-
-#: The columns of ``gpufleet results --csv``.
-RESULT_COLUMNS = ("key", "description", "value", "p5", "p50", "p95", "unit", "chapter")
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -51,13 +47,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "needs every chapter",
             flush=True,
         )
-    runner.run(
+    outcome = runner.run(
         the_plan,
         jobs=args.jobs,
         build_site=not args.no_build,
         force=args.force,
+        allow_mixed=args.allow_mixed,
         log=lambda line: print(line, flush=True),
     )
+    if args.timings:
+        for phase, seconds in outcome.seconds.items():
+            print(f"timing {phase.replace(' ', '-')} {seconds:.3f}")
     return 0
 
 
@@ -91,13 +91,14 @@ def _cmd_params(args: argparse.Namespace) -> int:
         return 0
     width = _width()
     for name, row in rows.items():
-        unit = f" {row['unit']}" if row["unit"] else ""
+        unit = f" {row['unit']}" if row["unit"] not in (None, "id") else ""
         plausible = (
             f"; sourced range {number(row['low'])} to {number(row['high'])}"
             if row["low"] is not None
             else ""
         )
-        default = number(row["default"]) if row["type"] != "choice" else row["default"]
+        plain = row["type"] == "choice" or row["unit"] == "id"  # a seed has no separators
+        default = row["default"] if plain else number(row["default"])
         print(f"{name} = {default}{unit}")
         for text in (
             row["description"],
@@ -114,45 +115,46 @@ def _width() -> int:
     return min(shutil.get_terminal_size((80, 24)).columns, 100)
 
 
-def _result_rows(found: dict) -> list[dict[str, object]]:
-    """One row per headline for a spreadsheet, exact values, the interval where there is one."""
-    return [
-        {
-            "key": key,
-            "description": row["description"],
-            "value": row["value"],
-            "p5": row.get("p5", ""),
-            "p50": row.get("p50", ""),
-            "p95": row.get("p95", ""),
-            "unit": row["unit"],
-            "chapter": row["notebook"],
-        }
-        for key, row in found.items()
-    ]
+def _warn_if_mixed(root: Path, chapters: dict) -> list[str]:
+    """Say on stderr when the chapters were not computed with one set of assumptions."""
+    problems = results.problems(root, chapters)
+    if problems:
+        print(
+            "gpufleet: warning: the chapters were not all computed with the same assumptions: "
+            + "; ".join(problems),
+            file=sys.stderr,
+        )
+    return problems
+
+
+def _write(text: str, out: str | None, what: str) -> None:
+    if out:
+        write_atomic(Path(out), text)
+        print(f"wrote {what} to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
     root = _root(args)
-    found = results.collect(root)
-    if args.json or args.csv:
-        if args.json:
-            text = json.dumps(found, indent=2, sort_keys=True) + "\n"
-        else:
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(_result_rows(found))
-            text = buffer.getvalue()
-        if args.out:
-            write_atomic(Path(args.out), text)
-            print(f"wrote {len(found)} headline numbers to {args.out}", file=sys.stderr)
-        else:
-            sys.stdout.write(text)
+    chapters = results.chapters(root)
+    found = results.collect(root, chapters)
+    problems = _warn_if_mixed(root, chapters)
+    if args.json:
+        _write(json.dumps(found, indent=2, sort_keys=True) + "\n", args.out, "the headlines")
+        return 0
+    if args.csv:
+        _write(results.csv_text(root, chapters), args.out, "the headlines")
         return 0
     if not found:
         print("no results yet: run `gpufleet run` first", file=sys.stderr)
         return EXIT_FAILED
     width = _width()
+    project = _data.load(root)
+    if not problems:
+        records = {name: chapter.assumptions for name, chapter in chapters.items()}
+        words = provenance.in_words(provenance.combined(records), project)
+        print(textwrap.fill(f"Computed with {words}.", width), end="\n\n")
     for key, row in found.items():
         unit = "" if row["unit"] == "count" else f" {row['unit']}"
         print(textwrap.fill(f"{key}: {number(row['value'])}{unit}", width))
@@ -161,6 +163,45 @@ def _cmd_results(args: argparse.Namespace) -> int:
             lines.insert(0, f"90% of samples: {number(row['p5'])} to {number(row['p95'])}{unit}")
         for text in lines:
             print(textwrap.fill(text, width, initial_indent="    ", subsequent_indent="    "))
+    return 0
+
+
+def _cmd_assumptions(args: argparse.Namespace) -> int:
+    root = _root(args)
+    project = _data.load(root)
+    chapters = results.chapters(root)
+    if not chapters:
+        print("no results yet: run `gpufleet run` first", file=sys.stderr)
+        return EXIT_FAILED
+    records = {name: chapter.assumptions for name, chapter in chapters.items()}
+    problems = results.problems(root, chapters)
+    together = provenance.combined(records)
+    if args.json:
+        report = {
+            "consistent": not problems,
+            "problems": problems,
+            "scenario": together.scenario if not problems else None,
+            "changed": together.changed(project) if not problems else None,
+            "chapters": {
+                name: record.to_json() if record else None for name, record in records.items()
+            },
+        }
+        _write(json.dumps(report, indent=2, sort_keys=True) + "\n", args.out, "the assumptions")
+        return 0
+    width = _width()
+    if problems:
+        print(textwrap.fill("The chapters were not all computed with the same assumptions:", width))
+        for problem in problems:
+            print(textwrap.fill(problem, width, initial_indent="  - ", subsequent_indent="    "))
+    else:
+        print(
+            textwrap.fill(
+                f"Every chapter is computed with {provenance.in_words(together, project)}.", width
+            )
+        )
+    for name, record in records.items():
+        shown = provenance.in_words(record, project) if record else "not recorded"
+        print(textwrap.fill(f"{name}: {shown}", width, subsequent_indent="    "))
     return 0
 
 
@@ -185,13 +226,16 @@ def parser() -> argparse.ArgumentParser:
         help="execute the notebooks and build the site",
         description="Execute the report's notebooks with your assumptions and build the site. "
         "Every run starts from the report's defaults: a parameter you do not set takes its "
-        "default, whatever an earlier run set. Only notebooks whose inputs changed run again.",
+        "default, whatever an earlier run set. Only notebooks whose inputs changed run again. "
+        "A run never leaves chapters on other assumptions than its own: --only is refused when "
+        "it would, unless --allow-mixed.",
         epilog="examples:\n"
         "  gpufleet run --set pue=1.3\n"
         "  gpufleet run --set mfu=0.3 --set h100_server_price_usd=310000\n"
         "  gpufleet run --scenario high-cost   (a file of data/scenarios/, by name)\n"
         "  gpufleet run --scenario mine.yaml   (or a file of your own)\n"
-        "  gpufleet params pue                 (what a parameter is and allows)",
+        "  gpufleet params pue                 (what a parameter is and allows)\n"
+        + _scenario_names(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
@@ -220,7 +264,18 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="notebooks to run at once (default: the number of cores)",
     )
+    run.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="with --only, publish even if chapters left out keep other assumptions (each such "
+        "page then says so)",
+    )
     run.add_argument("--no-build", action="store_true", help="execute notebooks, skip the build")
+    run.add_argument(
+        "--timings",
+        action="store_true",
+        help="end with where the time went: lines 'timing PHASE SECONDS'",
+    )
     run.add_argument(
         "--force",
         action="store_true",
@@ -239,10 +294,17 @@ def parser() -> argparse.ArgumentParser:
     formats.add_argument(
         "--csv",
         action="store_true",
-        help="print CSV for a spreadsheet: " + ", ".join(RESULT_COLUMNS),
+        help="print CSV for a spreadsheet: " + ", ".join(results.CSV_COLUMNS),
     )
     res.add_argument("--out", metavar="FILE", help="write the JSON or CSV to FILE")
     res.set_defaults(handler=_cmd_results)
+    assumptions = sub.add_parser(
+        "assumptions",
+        help="say what the latest results were computed with, chapter by chapter",
+    )
+    assumptions.add_argument("--json", action="store_true", help="print JSON")
+    assumptions.add_argument("--out", metavar="FILE", help="write the JSON to FILE")
+    assumptions.set_defaults(handler=_cmd_assumptions)
     strip = sub.add_parser(
         "strip",
         help="remove outputs from source notebooks and write their parameters cells from "
@@ -251,6 +313,15 @@ def parser() -> argparse.ArgumentParser:
     strip.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     strip.set_defaults(handler=_cmd_strip)
     return top
+
+
+def _scenario_names() -> str:
+    """The named scenarios, for ``run --help``, if the command is run inside the project."""
+    try:
+        names = scenarios.named(_data.find_root(None))
+    except InputError:
+        return ""
+    return "\nscenarios: " + ", ".join(names) if names else ""
 
 
 def _positive_int(text: str) -> int:

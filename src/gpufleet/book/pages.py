@@ -61,6 +61,20 @@ def label_in_sentence(param: Parameter, *, with_name: bool = True) -> str:
     return f"{words} ({param.name})" if with_name else words
 
 
+#: Units a value is written without: the label says what it counts or divides.
+UNITLESS = ("count", "id", "fraction", "ratio", "unit")
+
+
+def value_with_unit(param: Parameter, value: Value) -> str:
+    """A parameter's value as a page shows it: ``1.3``, ``310,000 USD``, `` `mi300x` ``."""
+    if param.type == "choice":
+        return f"`{value}`"
+    if param.unit == "id":
+        return str(value)  # a seed is a name, not a quantity: no separators
+    shown = param.unit not in (None, *UNITLESS)
+    return f"{number(value)} {param.unit}" if shown else number(value)
+
+
 def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) -> str:
     """Every parameter at a glance (default, sourced range, source), then what each is, where
     its range comes from and which chapters use it."""
@@ -71,8 +85,8 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
             default = f"`{param.default}`"
             plausible = "one of " + ", ".join(f"`{c}`" for c in param.choices)
         else:
-            unit = "" if param.unit in (None, "count") else f" {param.unit}"
-            default = number(param.default) + unit
+            unit = "" if param.unit in (None, *UNITLESS) else f" {param.unit}"
+            default = value_with_unit(param, param.default)
             plausible = (
                 f"{number(param.low)} to {number(param.high)}{unit}"
                 if param.low is not None
@@ -143,12 +157,7 @@ def run_parameters_markdown(checked: Checked) -> str:
     registry = checked.project.parameters
 
     def shown(name: str, value: Value) -> str:
-        param = registry[name]
-        if param.type == "choice":
-            return f"`{value}`"
-        return (
-            f"{number(value)} {param.unit}" if param.unit not in (None, "count") else number(value)
-        )
+        return value_with_unit(registry[name], value)
 
     changed = checked.changed()
     total = len(checked.values)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpufleet.book.notebooks import SourceNotebook
+from gpufleet.build import provenance
 from gpufleet.build.files import write_atomic
 from gpufleet.build.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
 from gpufleet.build.planning import Plan
@@ -106,8 +107,11 @@ def _generated(cell: dict) -> bool:
     return RESET_TAG in tags or "injected-parameters" in tags
 
 
-def execute_one(plan: Plan, notebook: SourceNotebook, into: Path, kernels: KernelPool) -> Executed:
-    """Run one notebook with papermill into ``into``; a failure keeps it in _build/failed."""
+def execute_one(
+    plan: Plan, notebook: SourceNotebook, into: Path, kernels: KernelPool, inputs: str
+) -> Executed:
+    """Run one notebook with papermill into ``into``, recording what it was computed with
+    (on the data and code ``inputs``); a failure keeps it in _build/failed."""
     import nbformat
     import papermill
 
@@ -135,6 +139,7 @@ def execute_one(plan: Plan, notebook: SourceNotebook, into: Path, kernels: Kerne
             os.replace(scratch, kept)
         raise RunError(_failure_message(notebook.name, error, kept, root)) from None
     executed = tidy_executed(json.loads(scratch.read_text(encoding="utf-8")), notebook.name)
+    provenance.record(executed, plan.assumptions_for(notebook, inputs))
     write_atomic(scratch, json.dumps(executed, indent=1, ensure_ascii=False) + "\n")
     return Executed(notebook.name, time.perf_counter() - started, parameters)
 
@@ -144,16 +149,22 @@ def execute(
     notebooks: Sequence[SourceNotebook],
     into: Path,
     *,
+    inputs: str,
     jobs: int = 1,
     log: Log = print,
+    timings: dict[str, float] | None = None,
 ) -> list[Executed]:
-    """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported."""
+    """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported.
+
+    ``timings``, if given, gets the longest kernel start under ``"kernel start"``."""
     done: list[Executed] = []
     errors: list[str] = []
     kernels = KernelPool(plan.root / "_build" / "kernels.log")
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(execute_one, plan, nb, into, kernels): nb for nb in notebooks}
+            futures = {
+                pool.submit(execute_one, plan, nb, into, kernels, inputs): nb for nb in notebooks
+            }
             try:
                 for future, notebook in futures.items():
                     try:
@@ -171,6 +182,8 @@ def execute(
         raise
     # On success the kernels stop in the background while the book builds.
     kernels.close(wait=False)
+    if timings is not None:
+        timings["kernel start"] = max(kernels.start_seconds, default=0.0)
     if errors:
         raise RunError("\n".join(errors))
     return done

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -41,6 +42,8 @@ class KernelPool:
         self._local = threading.local()
         self._managers: list[AsyncKernelManager] = []
         self._lock = threading.Lock()
+        #: How long each kernel took to start, in seconds (for ``gpufleet run --timings``).
+        self.start_seconds: list[float] = []
 
     def acquire(self, cwd: str) -> AsyncKernelManager:
         """This thread's kernel manager, its kernel started in ``cwd`` on first use.
@@ -50,12 +53,14 @@ class KernelPool:
         """
         manager = getattr(self._local, "manager", None)
         if manager is None:
+            started = time.perf_counter()
             manager = AsyncKernelManager(kernel_name=KERNEL)
             with self._log.open("a", encoding="utf-8") as stream:
                 asyncio.run(manager.start_kernel(cwd=cwd, stdout=stream, stderr=stream))
             self._local.manager = manager
             with self._lock:
                 self._managers.append(manager)
+                self.start_seconds.append(time.perf_counter() - started)
         return manager
 
     def discard(self) -> None:

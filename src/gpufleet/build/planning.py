@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpufleet.book.notebooks import SourceNotebook, discover
+from gpufleet.build.provenance import Assumptions
 from gpufleet.model import data as _data
 from gpufleet.model import params as _params
 from gpufleet.model import scenarios
@@ -28,10 +29,20 @@ class Plan:
     overrides: Mapping[str, Value]
     scenario: str | None = None
     never_run: tuple[str, ...] = ()
+    #: The chapters left out by ``--only``: they keep what they were last computed with.
+    others: tuple[SourceNotebook, ...] = ()
+    #: The parameters the scenario set (``--set`` may set others beside them).
+    from_scenario: frozenset[str] = frozenset()
 
     def parameters_for(self, notebook: SourceNotebook) -> dict[str, Value]:
         """The overridden values a notebook takes (papermill injects only these)."""
         return {k: v for k, v in self.overrides.items() if k in notebook.parameters}
+
+    def assumptions_for(self, notebook: SourceNotebook, inputs: str) -> Assumptions:
+        """What ``notebook`` is computed with in this run, on the data and code ``inputs``."""
+        taken = self.parameters_for(notebook)
+        scenario = self.scenario if self.from_scenario & taken.keys() else None
+        return Assumptions(taken, scenario, inputs)
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -69,6 +80,7 @@ def plan(
         loaded = scenarios.load(scenarios.resolve(root, scenario), project)
         label = loaded.name
         requested.update(loaded.parameters)
+    from_scenario = frozenset(requested)
     given: dict[str, str] = {}
     for text in sets:
         name, value = parse_assignment(text)
@@ -98,4 +110,13 @@ def plan(
         for nb in available
         if nb not in selected and not (root / "book" / f"{nb.name}.ipynb").is_file()
     )
-    return Plan(root, selected + missing, overrides, label, tuple(nb.name for nb in missing))
+    others = tuple(nb for nb in available if nb not in selected and nb not in missing)
+    return Plan(
+        root,
+        selected + missing,
+        overrides,
+        label,
+        tuple(nb.name for nb in missing),
+        others,
+        from_scenario - set(given),
+    )

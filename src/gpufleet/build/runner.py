@@ -13,21 +13,24 @@ import fcntl
 import hashlib
 import json
 import shutil
+import textwrap
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpufleet.book.notebooks import SourceNotebook
-from gpufleet.build import booksite
+from gpufleet.build import booksite, provenance
 from gpufleet.build.execution import execute
 from gpufleet.build.files import write_atomic
 from gpufleet.build.planning import Plan, plan
+from gpufleet.build.provenance import Assumptions, Difference
 from gpufleet.build.site import build, publish, repository_url, stage_sources
-from gpufleet.errors import RunError
-from gpufleet.model.params import Value
+from gpufleet.errors import InputError, RunError
+from gpufleet.model import data as _data
 
-__all__ = ["Cache", "Outcome", "Plan", "RunError", "exclusive", "plan", "run"]
+__all__ = ["Cache", "MixedRunError", "Outcome", "Plan", "RunError", "exclusive", "plan", "run"]
 
 Log = Callable[[str], None]
 
@@ -70,11 +73,11 @@ def _digest_files(digest, root: Path, paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(notebook: SourceNotebook, parameters: Mapping[str, Value], inputs: str) -> str:
-    """What a notebook's executed copy depends on: its source, its parameters and the inputs."""
-    digest = hashlib.sha256(inputs.encode())
+def fingerprint(notebook: SourceNotebook, assumptions: Assumptions) -> str:
+    """What a notebook's executed copy depends on: its source and what it is computed with
+    (its parameters, the scenario it records, the digest of the data and code)."""
+    digest = hashlib.sha256(json.dumps(assumptions.to_json(), sort_keys=True).encode())
     digest.update(notebook.path.read_bytes())
-    digest.update(json.dumps(parameters, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -90,10 +93,17 @@ def _pages(root: Path) -> list[Path]:
     ]
 
 
-def _site_digest(root: Path, fingerprints: Mapping[str, str], repository: str | None) -> str:
-    """What the built site depends on: the pages, the configuration, the repository it links
-    and every notebook's run."""
-    seed = hashlib.sha256(json.dumps([fingerprints, repository], sort_keys=True).encode())
+def _site_digest(
+    root: Path,
+    fingerprints: Mapping[str, str],
+    repository: str | None,
+    left_behind: Mapping[str, list[Difference]],
+) -> str:
+    """What the built site depends on: the pages, the configuration, the repository it links,
+    every notebook's run and the chapters a mixed run left behind."""
+    seed = hashlib.sha256(
+        json.dumps([fingerprints, repository, left_behind], sort_keys=True).encode()
+    )
     return _digest_files(seed, root, [*_pages(root), *_package_code(root, notebooks_only=False)])
 
 
@@ -146,11 +156,75 @@ def exclusive(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class MixedRunError(InputError):
+    """A run that would leave chapters on other assumptions than its own, without
+    ``--allow-mixed``."""
+
+
+def left_behind(the_plan: Plan, inputs: str) -> dict[str, list[Difference]]:
+    """The chapters ``--only`` leaves out whose numbers would not be this run's, with why.
+
+    Every run starts from the defaults, so a chapter last computed with other values (or other
+    data or code) than this run would give it is left behind.
+    """
+    project = _data.load(the_plan.root)
+    found = {}
+    for notebook in the_plan.others:
+        executed = the_plan.root / "book" / f"{notebook.name}.ipynb"
+        try:
+            before = provenance.read(json.loads(executed.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            before = None
+        wanted = the_plan.assumptions_for(notebook, inputs)
+        why = provenance.differences(before, wanted, notebook.parameters, project)
+        if why:
+            found[notebook.name] = why
+    return found
+
+
+def _refuse_mixed(the_plan: Plan, behind: Mapping[str, list[Difference]]) -> None:
+    only = " ".join(
+        f"--only {nb.name}" for nb in the_plan.notebooks if nb.name not in the_plan.never_run
+    )
+    grouped: dict[str, list[str]] = {}  # chapters left behind for the same reasons, together
+    for name, found in behind.items():
+        grouped.setdefault(provenance.for_terminal(found), []).append(name)
+    chapters = "\n".join(
+        textwrap.fill(
+            f"{', '.join(names)}: {why}", 100, initial_indent="  ", subsequent_indent="    "
+        )
+        for why, names in grouped.items()
+    )
+    raise MixedRunError(
+        f"{only} would leave other chapters computed with other assumptions than this run's:\n"
+        f"{chapters}\n"
+        "Every run starts from the defaults. Run without --only to bring these chapters along "
+        "(only those whose inputs changed run again), or add --allow-mixed to publish a mixed "
+        "site that says so on each affected page."
+    )
+
+
+class _Clock:
+    """Wall-clock laps: each :meth:`lap` names the time since the previous one."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
+
+
 @dataclass
 class Outcome:
     executed: list[str]
     skipped: list[str]
     built: bool
+    left_behind: dict[str, list[Difference]] = field(default_factory=dict)
+    #: Where the run's time went, in seconds: planning, kernel start, notebooks, build, publish.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run(
@@ -159,16 +233,26 @@ def run(
     jobs: int = 1,
     build_site: bool = True,
     force: bool = False,
+    allow_mixed: bool = False,
     log: Log = print,
 ) -> Outcome:
-    """Execute what changed, build into a staging folder, then publish; all or nothing."""
+    """Execute what changed, build into a staging folder, then publish; all or nothing.
+
+    A run that ``--only`` would leave with chapters on other assumptions is refused before
+    anything runs (:class:`MixedRunError`), unless ``allow_mixed``: then the site says so on
+    every page left behind and in the introduction.
+    """
     root = the_plan.root
+    clock = _Clock()
     with exclusive(root):
         cache = Cache(root)
         repository = repository_url(root) if build_site else None
         inputs = _inputs_digest(root)
+        behind = left_behind(the_plan, inputs)
+        if behind and not allow_mixed:
+            _refuse_mixed(the_plan, behind)
         prints = {
-            nb.name: fingerprint(nb, the_plan.parameters_for(nb), inputs)
+            nb.name: fingerprint(nb, the_plan.assumptions_for(nb, inputs))
             for nb in the_plan.notebooks
         }
         stale = [
@@ -191,9 +275,14 @@ def run(
         executed_dir = stage / "executed"
         executed_dir.mkdir(parents=True)
         try:
-            done = execute(the_plan, stale, executed_dir, jobs=jobs, log=log)
+            clock.lap("planning")
+            timings: dict[str, float] = {}
+            done = execute(
+                the_plan, stale, executed_dir, inputs=inputs, jobs=jobs, log=log, timings=timings
+            )
+            clock.lap("notebooks")
             all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
-            site = _site_digest(root, all_prints, repository) if build_site else None
+            site = _site_digest(root, all_prints, repository, behind) if build_site else None
             html = None
             if build_site:
                 if (
@@ -204,7 +293,9 @@ def run(
                 ):
                     log("nothing changed: the site is up to date")
                 else:
-                    source = stage_sources(root, stage / "src", executed_dir, repository=repository)
+                    source = stage_sources(
+                        root, stage / "src", executed_dir, repository=repository, left_behind=behind
+                    )
                     html = build(
                         source,
                         root / "_build" / "sphinx",
@@ -212,12 +303,19 @@ def run(
                         from_scratch=force,
                         log=log,
                     )
+            clock.lap("build")
             publish(root, html, executed_dir)
             cache.save(
                 {nb.name: prints[nb.name] for nb in stale}, site if html is not None else None
             )
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+        clock.lap("publish")
+        if "kernel start" in timings:  # the kernels start within the notebooks' time
+            clock.seconds["kernel start"] = timings["kernel start"]
+            clock.seconds["notebooks"] -= timings["kernel start"]
+        if behind:
+            log(f"mixed site: {', '.join(behind)} keep other assumptions (--allow-mixed)")
         if html is not None:
             log("site published: _build/html/index.html")
-        return Outcome([r.name for r in done], skipped, html is not None)
+        return Outcome([r.name for r in done], skipped, html is not None, behind, clock.seconds)

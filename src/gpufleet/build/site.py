@@ -19,10 +19,11 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from gpufleet.build import booksite, downloads
+from gpufleet.book.notebooks import discover
+from gpufleet.build import booksite, downloads, provenance, results
 from gpufleet.build.files import same_bytes, write_atomic
 from gpufleet.errors import RunError
 from gpufleet.model import data as _data
@@ -150,12 +151,57 @@ def _stamp_edition(config: Path, stamp: dict[str, str], repository: str | None) 
     config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
 
 
+#: The line of the introduction the runner replaces with what its numbers were computed with.
+ASSUMPTIONS_MARKER = "% gpufleet: the assumptions behind these numbers"
+
+#: Every headline number in one file, linked from the introduction.
+HEADLINES_DOWNLOAD = "book/results/headlines.csv"
+
+
+def _say_assumptions(
+    root: Path,
+    source: Path,
+    left_behind: Mapping[str, list[provenance.Difference]],
+    project: _data.ProjectData,
+) -> None:
+    """Say what the numbers were computed with: at the top of every chapter that departs from
+    the defaults (or that a mixed run left behind), and in the introduction."""
+    found = results.chapters(root, source / "book")
+    for name, chapter in found.items():
+        note = provenance.page_note(
+            chapter.assumptions, project, left_behind=left_behind.get(name, ())
+        )
+        if note is not None:
+            path = source / "book" / f"{name}.ipynb"
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+            cell = {"cell_type": "markdown", "id": f"{name}-assumptions", "metadata": {}}
+            notebook["cells"].insert(1, {**cell, "source": note})  # below the title
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    intro = source / "book" / "intro.md"
+    if intro.is_file():
+        takes = {nb.name: nb.parameters for nb in discover(root)}
+        records = {name: chapter.assumptions for name, chapter in found.items()}
+        sentence = provenance.intro_text(records, takes, project, mixed=bool(left_behind))
+        text = intro.read_text(encoding="utf-8")
+        intro.write_text(text.replace(ASSUMPTIONS_MARKER, sentence), encoding="utf-8")
+    (source / HEADLINES_DOWNLOAD).parent.mkdir(parents=True, exist_ok=True)
+    (source / HEADLINES_DOWNLOAD).write_text(results.csv_text(root, found), encoding="utf-8")
+
+
 def stage_sources(
-    root: Path, source: Path, executed: Path, *, repository: str | None = None
+    root: Path,
+    source: Path,
+    executed: Path,
+    *,
+    repository: str | None = None,
+    left_behind: Mapping[str, list[provenance.Difference]] | None = None,
 ) -> Path:
-    """A fresh copy of the book's sources in ``source``, with the new executed notebooks and
-    the chapters' downloads, linking ``repository`` if given; :func:`build` then copies what
-    changed into Sphinx's workspace."""
+    """A fresh copy of the book's sources in ``source``, with the new executed notebooks, the
+    downloads and what the numbers were computed with, linking ``repository`` if given;
+    :func:`build` then copies what changed into Sphinx's workspace.
+
+    ``left_behind`` names the chapters a mixed run (``--allow-mixed``) left on other
+    assumptions, with why; their pages say so."""
     shutil.rmtree(source, ignore_errors=True)
     for name in BOOK_SOURCES:
         origin = root / name
@@ -169,9 +215,11 @@ def stage_sources(
     _stamp_edition(source / "_config.yml", edition(root), repository)
     for notebook in executed.glob("*.ipynb"):
         shutil.copy2(notebook, source / "book" / notebook.name)
-    for name, content in downloads.files(source, _data.load(root)).items():
+    project = _data.load(root)
+    for name, content in downloads.files(source, project).items():
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_bytes(content)
+    _say_assumptions(root, source, left_behind or {}, project)
     return source
 
 
