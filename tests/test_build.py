@@ -164,3 +164,27 @@ def test_a_failing_build_leaves_the_site(site):
     assert "book/intro.md:" in completed.stderr and "no_such_key" in completed.stderr
     assert "full log: _build/build-errors.log" in completed.stderr
     assert (site / "_build" / "html" / "book" / "intro.html").read_bytes() == before
+
+
+def test_the_latex_cache_decodes_as_latexcodec_does_and_keeps_it(tmp_path):
+    import codecs
+
+    import latexcodec  # noqa: F401
+
+    from gpufleet.build.sphinx_ext import _LatexCache
+
+    cache = _LatexCache()
+    cache.load(tmp_path)
+    text = r"Andr\'e and G\"odel \& co"
+    assert cache.decode(text) == codecs.decode(text, "ulatex") == "André and Gödel & co"
+    cache.save()
+    (saved,) = tmp_path.glob("latex-decoded-*.json")
+    assert json.loads(saved.read_text()) == {text: "André and Gödel & co"}
+    again = _LatexCache()
+    again.load(tmp_path)
+    assert again.decoded == {text: "André and Gödel & co"} and not again.dirty
+    # A file another latexcodec wrote is never read: the version is in its name.
+    saved.rename(tmp_path / "latex-decoded-0.0.json")
+    fresh = _LatexCache()
+    fresh.load(tmp_path)
+    assert fresh.decoded == {}
