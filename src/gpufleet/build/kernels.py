@@ -14,8 +14,10 @@ import asyncio
 import threading
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 KERNEL = "python3"
@@ -31,6 +33,52 @@ def with_reset(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     reset.pop("id", None)
     notebook.cells.insert(0, reset)
     return notebook
+
+
+class ReadyClient(AsyncKernelClient):
+    """A kernel client that is ready as soon as the kernel is.
+
+    papermill (through nbclient) opens a new client for every notebook and waits until the
+    kernel answers; jupyter_client's own wait then listens for 0.2 s of silence on the output
+    channel, twice, to be sure it is connected: most of a small notebook's overhead on a kernel
+    already running. This client is sure as soon as it has seen, on the output channel, the
+    kernel go idle after its own request, which proves the same. Output from anything earlier
+    is ignored by nbclient, which matches every message to its request.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            request = self.kernel_info()
+            if await self._answered(request) and await self._went_idle(request):
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    async def _answered(self, request: str) -> bool:
+        try:
+            while True:
+                reply = await self.shell_channel.get_msg(timeout=1)
+                if reply["parent_header"].get("msg_id") == request:
+                    self._handle_kernel_info_reply(reply)
+                    return True
+        except Empty:
+            return False
+
+    async def _went_idle(self, request: str) -> bool:
+        try:
+            while True:
+                message = await self.iopub_channel.get_msg(timeout=0.2)
+                if (
+                    message["parent_header"].get("msg_id") == request
+                    and message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"
+                ):
+                    return True
+        except Empty:  # not connected yet: ask again
+            return False
 
 
 class KernelPool:
@@ -54,7 +102,9 @@ class KernelPool:
         manager = getattr(self._local, "manager", None)
         if manager is None:
             started = time.perf_counter()
-            manager = AsyncKernelManager(kernel_name=KERNEL)
+            manager = AsyncKernelManager(
+                kernel_name=KERNEL, client_class="gpufleet.build.kernels.ReadyClient"
+            )
             with self._log.open("a", encoding="utf-8") as stream:
                 asyncio.run(manager.start_kernel(cwd=cwd, stdout=stream, stderr=stream))
             self._local.manager = manager
