@@ -243,3 +243,18 @@ def test_allow_mixed_publishes_a_site_that_says_so(mixed_copy):
     gpufleet(mixed_copy, "run", check=True)
     assert warning not in _page(mixed_copy, "costs")
     assert json.loads(gpufleet(mixed_copy, "assumptions", "--json").stdout)["consistent"]
+
+
+def test_every_named_scenario_runs_and_builds_and_says_so(mixed_copy, project):
+    """Each scenario of data/scenarios/ runs every chapter and builds (the high-cost one once
+    left the Monte Carlo nothing to draw for the H100-hour), and the pages name it."""
+    from gpufleet.model import scenarios
+
+    for name in scenarios.named(ROOT):
+        completed = gpufleet(mixed_copy, "run", "--scenario", name)
+        assert completed.returncode == 0, f"--scenario {name}:\n{completed.stderr}"
+        report = json.loads(gpufleet(mixed_copy, "assumptions", "--json", check=True).stdout)
+        assert report["consistent"], (name, report["problems"])
+        assert report["scenario"] == name
+        assert f"the {name} scenario" in _page(mixed_copy, "intro")
+    gpufleet(mixed_copy, "run", check=True)

@@ -431,10 +431,24 @@ def histogram(
 ) -> alt.LayerChart:
     """A distribution of samples as an area, pre-binned so that the page carries a few dozen
     numbers, with its 5th, 50th and 95th percentiles and the central value marked and named
-    on the chart itself."""
+    on the chart itself. Samples that are all the same (nothing they depend on is drawn, as
+    when a run sets every such assumption) are drawn as one bar, and the chart says why."""
     import numpy as np
 
-    counts, edges = np.histogram(samples, bins=bins)
+    samples = np.asarray(samples, dtype=float)
+    middle = float(np.mean(samples))
+    size = max(abs(middle), 1e-12)
+    subtitle = None
+    if float(np.ptp(samples)) <= 1e-9 * size:  # one value, give or take rounding
+        odd = bins | 1  # the value in the middle of a bin, not on an edge between two
+        spread = (middle - size / 100, middle + size / 100)
+        counts, edges = np.histogram(samples, bins=odd, range=spread)
+        subtitle = (
+            "Every sample gives the same value: none of the assumptions it depends on is "
+            "drawn with these settings."
+        )
+    else:
+        counts, edges = np.histogram(samples, bins=bins)
     data = pd.DataFrame(
         {
             "start": edges[:-1],
@@ -481,4 +495,5 @@ def histogram(
         .mark_text(align="left", dx=3, fontSize=10, color="#333")
         .encode(x="value:Q", y="label_y:Q", text="what:N")
     )
-    return alt.layer(area, rules, names, title=title).properties(width=WIDTH, height=180)
+    heading = alt.Title(title, subtitle=subtitle) if subtitle else title
+    return alt.layer(area, rules, names, title=heading).properties(width=WIDTH, height=180)
