@@ -104,6 +104,13 @@ def test_page_notes_say_what_a_page_departs_from(project):
     assert "(pue) is 1.08 here but 1.3 in the chapters computed last" in warning
 
 
+def test_many_changed_values_are_listed(project):
+    found = Assumptions({"pue": 1.3, "mfu": 0.3, "h100_count": 360000}, "mine")
+    note = provenance.page_note(found, project)
+    assert ", the mine scenario:\n\n- " in note
+    assert note.count("\n- ") == 3 and "(default 1.08)." in note
+
+
 def test_the_introduction_names_the_assumptions_or_the_mix(project):
     takes = {"fleet": ["h100_count"], "power": ["pue"]}
     defaults = {"fleet": Assumptions(), "power": Assumptions()}

@@ -252,9 +252,24 @@ def page_note(
         return None
     return (
         ":::{note}\n"
-        "The numbers on this page use other assumptions than the report's defaults: "
-        + in_words(assumptions, project)
-        + ".\n:::\n"
+        "The numbers on this page use other assumptions than the report's defaults"
+        + _listed(assumptions, project)
+        + "\n:::\n"
+    )
+
+
+def _listed(assumptions: Assumptions, project: ProjectData) -> str:
+    """``: the values.`` in a sentence, or as a list when there are more than two."""
+    changed = assumptions.changed(project)
+    if len(changed) <= 2:
+        return ": " + in_words(assumptions, project) + "."
+    named = f", the {assumptions.scenario} scenario" if assumptions.scenario else ""
+    return (
+        f"{named}:\n\n"
+        + "\n".join(
+            f"- {_setting(name, value, project)};" for name, value in changed.items()
+        ).removesuffix(";")
+        + "."
     )
 
 
@@ -285,7 +300,8 @@ def intro_text(
             "the values its sources support best."
         )
     return (
-        "**These numbers are not the report's central estimates**: they use "
-        + in_words(together, project)
-        + ". Each chapter affected says so at its top."
+        "**These numbers are not the report's central estimates**; they use other assumptions "
+        "than the report's defaults"
+        + _listed(together, project)
+        + "\n\nEach chapter affected says so at its top."
     )
