@@ -152,8 +152,8 @@ def _cmd_results(args: argparse.Namespace) -> int:
     width = _width()
     project = _data.load(root)
     if not problems:
-        records = {name: chapter.assumptions for name, chapter in chapters.items()}
-        words = provenance.in_words(provenance.combined(records), project)
+        together = provenance.combined(results.records(chapters))
+        words = provenance.in_words(together, project)
         print(textwrap.fill(f"Computed with {words}.", width), end="\n\n")
     for key, row in found.items():
         unit = "" if row["unit"] == "count" else f" {row['unit']}"
@@ -173,7 +173,7 @@ def _cmd_assumptions(args: argparse.Namespace) -> int:
     if not chapters:
         print("no results yet: run `gpufleet run` first", file=sys.stderr)
         return EXIT_FAILED
-    records = {name: chapter.assumptions for name, chapter in chapters.items()}
+    records = results.records(chapters)
     problems = results.problems(root, chapters)
     together = provenance.combined(records)
     if args.json:

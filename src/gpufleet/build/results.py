@@ -96,11 +96,19 @@ def chapters(root: Path, book: Path | None = None) -> dict[str, NotebookResults]
     }
 
 
+def takes(root: Path) -> dict[str, Mapping[str, object]]:
+    """The parameters each chapter takes, by chapter."""
+    return {nb.name: nb.parameters for nb in discover(root)}
+
+
+def records(found: Mapping[str, NotebookResults]) -> dict[str, Assumptions | None]:
+    """What each chapter in ``found`` was computed with, by chapter."""
+    return {name: chapter.assumptions for name, chapter in found.items()}
+
+
 def problems(root: Path, found: Mapping[str, NotebookResults]) -> list[str]:
     """Why the chapters ``found`` were not all computed with one set of assumptions."""
-    takes = {nb.name: nb.parameters for nb in discover(root)}
-    records = {name: chapter.assumptions for name, chapter in found.items()}
-    return provenance.disagreements(records, takes, _data.load(root))
+    return provenance.disagreements(records(found), takes(root), _data.load(root))
 
 
 def collect(

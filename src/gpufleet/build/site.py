@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from gpufleet.book.notebooks import discover
 from gpufleet.build import booksite, downloads, provenance, results
 from gpufleet.build.files import same_bytes, write_atomic
 from gpufleet.errors import RunError
@@ -179,9 +178,9 @@ def _say_assumptions(
             path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", "utf-8")
     intro = source / "book" / "intro.md"
     if intro.is_file():
-        takes = {nb.name: nb.parameters for nb in discover(root)}
-        records = {name: chapter.assumptions for name, chapter in found.items()}
-        sentence = provenance.intro_text(records, takes, project, mixed=bool(left_behind))
+        sentence = provenance.intro_text(
+            results.records(found), results.takes(root), project, mixed=bool(left_behind)
+        )
         text = intro.read_text(encoding="utf-8")
         intro.write_text(text.replace(ASSUMPTIONS_MARKER, sentence), encoding="utf-8")
     (source / HEADLINES_DOWNLOAD).parent.mkdir(parents=True, exist_ok=True)
