@@ -12,7 +12,7 @@ seconds on this machine):
   (``execute_notebooks: cache``), cold then warm.
 
 It prints the ratios the project targets, where our cold run's time goes (from
-``gpufleet run --timings``) and the peak memory of a cold run (the runner and its kernels
+``gpufleet run --timings``) and the peak memory of a cold run (the runner and its workers
 together, sampled).
 """
 
@@ -75,13 +75,23 @@ class Timed:
                 total = 0
                 for process in (top, *top.children(recursive=True)):
                     try:
-                        total += process.memory_info().rss
+                        total += _resident(process)
                     except psutil.Error:
                         pass
                 self.peak_bytes = max(self.peak_bytes, total)
                 time.sleep(0.05)
         except psutil.Error:
             return
+
+
+def _resident(process: psutil.Process) -> int:
+    """The memory a process holds, its pages shared with others counted in shares (PSS):
+    forks of one process share most of theirs, and adding up their resident sizes would count
+    those pages once per fork."""
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):  # no PSS on this platform
+        return process.memory_info().rss
 
 
 def fresh_copy(parent: Path, name: str) -> Path:
@@ -192,7 +202,7 @@ def main() -> None:
         if phase != "total":
             print(f"  {phase:<50}{seconds:>10.2f}")
     print(f"  {'total':<50}{phases['total']:>10.2f}")
-    print(f"peak memory of a cold run (runner and kernels): {peak / 2**20:,.0f} MiB")
+    print(f"peak memory of a cold run (runner and its workers, PSS): {peak / 2**20:,.0f} MiB")
     print()
     print(f"{'ratio':<52}{'value':>10}{'target':>10}  verdict")
     for label, numerator, denominator, target in TARGETS:

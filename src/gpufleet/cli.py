@@ -368,8 +368,8 @@ def run_and_exit() -> NoReturn:
 
     A run leaves Sphinx's environment and a hundred imported packages in memory, and freeing
     them one object at a time at exit took a third of a second, for nothing. Threads that
-    still have work (the kernels' shutdown) are waited for and the output is flushed first.
-    Output piped into a program that stops reading early ends the command quietly.
+    still have work (stopping kernels, where they are used) are waited for and the output is
+    flushed first. Output piped into a program that stops reading early ends the command quietly.
     """
     try:
         code = main()

@@ -1,8 +1,8 @@
 """Building the book in this process, with Sphinx's imports done while the notebooks run.
 
 ``jupyter-book build`` spends most of a small build importing Sphinx, the theme and their
-extensions (about two seconds here). The runner calls :func:`preload` in a background thread
-when a run starts, while the notebooks execute in their kernels, then :func:`build` runs
+extensions (about two seconds here). The runner calls :func:`warm` in a background thread
+when a run starts, while the notebooks execute in other processes, then :func:`build` runs
 Jupyter Book's own build command in this process once they are done. The result is the same
 build as ``jupyter-book build -W -n --keep-going``.
 """
@@ -13,7 +13,6 @@ import contextlib
 import gc
 import importlib
 import io
-import threading
 from pathlib import Path
 
 #: The modules a build imports, heaviest first.
@@ -36,20 +35,27 @@ HEAVY_MODULES = (
     "sphinx_jupyterbook_latex",
     "altair",
     "vl_convert",
+    "bs4",  # the theme reads its templates' HTML with these: soupsieve compiles its
+    "soupsieve",  # regular expressions on import, a few tenths of a second
 )
 
+#: The code languages the site shows (the chapters' code, the commands of the re-running
+#: page): Pygments compiles a lexer's regular expressions the first time it is made.
+LEXERS = ("ipython3", "console")
 
-def preload() -> threading.Thread:
-    """Import the build's modules in a background thread; join it before building."""
 
-    def work() -> None:
-        for name in HEAVY_MODULES:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(name)
+def warm() -> None:
+    """Import the build's modules and make its lexers (the runner does it in a thread while
+    the notebooks run: see :func:`gpufleet.build.site.prepare`)."""
+    for name in HEAVY_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
 
-    thread = threading.Thread(target=work, name="gpufleet-preload", daemon=True)
-    thread.start()
-    return thread
+    for language in LEXERS:
+        with contextlib.suppress(ClassNotFound):
+            get_lexer_by_name(language)
 
 
 @contextlib.contextmanager

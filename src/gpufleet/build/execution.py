@@ -1,8 +1,12 @@
-"""Executing notebooks with papermill, reproducibly, in parallel, one kernel per worker.
+"""Executing notebooks with papermill, reproducibly, in parallel.
 
-An executed notebook is written to a scratch folder and tidied (:func:`tidy_executed`) so that
-two identical runs write identical files; a notebook that raises is kept in ``_build/failed`` and
-reported with the cell that failed.
+Each notebook runs in a fresh fork of a worker that has already imported what the chapters
+import (:mod:`gpufleet.build.forks`), its cells in an IPython shell in that process
+(:mod:`gpufleet.build.inprocess`); where the platform cannot fork, in a Jupyter kernel
+(:mod:`gpufleet.build.kernels`). Both give the same executed notebook, byte for byte (a test
+compares them). An executed notebook is written to a scratch folder and tidied
+(:func:`tidy_executed`) so that two identical runs write identical files; a notebook that raises
+is kept in ``_build/failed`` and reported with the cell that failed.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpufleet.book.notebooks import SourceNotebook
-from gpufleet.build import provenance
+from gpufleet.build import forks, provenance
 from gpufleet.build.files import write_atomic
 from gpufleet.build.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
 from gpufleet.build.planning import Plan
@@ -108,31 +112,47 @@ def _generated(cell: dict) -> bool:
 
 
 def execute_one(
-    plan: Plan, notebook: SourceNotebook, into: Path, kernels: KernelPool, inputs: str
+    plan: Plan,
+    notebook: SourceNotebook,
+    into: Path,
+    inputs: str,
+    kernels: KernelPool | None = None,
 ) -> Executed:
     """Run one notebook with papermill into ``into``, recording what it was computed with
-    (on the data and code ``inputs``); a failure keeps it in _build/failed."""
+    (on the data and code ``inputs``); a failure keeps it in _build/failed.
+
+    With ``kernels``, in a Jupyter kernel from the pool (its namespace reset first); without,
+    in this process (:mod:`gpufleet.build.inprocess`), which must be a fresh fork."""
     import nbformat
     import papermill
 
     root = plan.root
     scratch = into / f"{notebook.name}.ipynb"
     parameters = plan.parameters_for(notebook)
+    source = nbformat.read(notebook.path, as_version=4)
+    if kernels is not None:
+        engine: dict[str, object] = {"km": kernels.acquire(str(root))}
+        source = with_reset(source)
+    else:
+        from gpufleet.build import inprocess
+
+        engine = {"engine_name": inprocess.ENGINE}
     started = time.perf_counter()
     try:
         papermill.execute_notebook(
-            with_reset(nbformat.read(notebook.path, as_version=4)),
+            source,
             str(scratch),
             parameters=parameters,
             cwd=str(root),
             kernel_name=KERNEL,
-            km=kernels.acquire(str(root)),
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
+            **engine,
         )
     except Exception as error:
-        kernels.discard()
+        if kernels is not None:
+            kernels.discard()
         kept = root / "_build" / "failed" / f"{notebook.name}.ipynb"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if scratch.exists():
@@ -144,6 +164,24 @@ def execute_one(
     return Executed(notebook.name, time.perf_counter() - started, parameters)
 
 
+#: What the chapters import, imported once before the workers fork (the book's helpers import
+#: the model, pandas and Altair); and what running a notebook in process needs.
+CHAPTER_MODULES = (
+    "numpy",
+    "pandas",
+    "altair",
+    "IPython.display",
+    "myst_nb",
+    "nbformat",
+    "papermill",
+    "gpufleet.build.inprocess",
+    *(
+        f"gpufleet.book.{name}"
+        for name in ("chapter", "charts", "explorer", "notebooks", "pages", "report")
+    ),
+)
+
+
 def execute(
     plan: Plan,
     notebooks: Sequence[SourceNotebook],
@@ -153,17 +191,79 @@ def execute(
     jobs: int = 1,
     log: Log = print,
     timings: dict[str, float] | None = None,
+    kernels: bool = not forks.available(),
+    started: Callable[[], object] | None = None,
 ) -> list[Executed]:
     """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported.
 
-    ``timings``, if given, gets the longest kernel start under ``"kernel start"``."""
+    Each notebook runs in a fresh fork of a worker that has imported :data:`CHAPTER_MODULES`
+    (:mod:`gpufleet.build.forks`), or, with ``kernels`` (where the platform cannot fork), in a
+    Jupyter kernel. ``started`` is called once the worker is forked, while it imports (this
+    process may start threads from then on); not at all when there is no notebook to run.
+    ``timings``, if given, gets how long the worker took to be ready (its imports, or the
+    longest kernel start) under ``"workers ready"``.
+    """
+    if not notebooks:
+        return []
+    if kernels:
+        return _execute_in_kernels(plan, notebooks, into, inputs, jobs, log, timings, started)
+    done: list[Executed] = []
+    errors: dict[int, str] = {}
+
+    def task(index: int) -> Executed:
+        try:
+            return execute_one(plan, notebooks[index], into, inputs)
+        except RunError as error:
+            raise forks.TaskError(str(error)) from None
+
+    def finished(index: int, result: Executed) -> None:
+        done.append(result)
+        log(f"  {result.name}: executed in {result.seconds:.1f} s")
+
+    def failed(index: int, why: str) -> None:
+        name = notebooks[index].name
+        errors[index] = why if why.startswith(f"notebook {name} ") else f"notebook {name}: {why}"
+
+    def prepare() -> None:
+        from gpufleet.build import inprocess
+
+        inprocess.shell()
+
+    with forks.Forks(jobs, task, modules=CHAPTER_MODULES, prepare=prepare) as workers:
+        if started is not None:
+            started()  # while the worker imports
+        try:
+            ready = workers.ready()
+        except forks.TaskError as error:
+            raise RunError(f"the notebooks could not be run: {error}") from None
+        if timings is not None:
+            timings["workers ready"] = ready
+        workers.run(range(len(notebooks)), finished, failed)
+    if errors:
+        raise RunError("\n".join(errors[index] for index in sorted(errors)))
+    order = {nb.name: position for position, nb in enumerate(notebooks)}
+    return sorted(done, key=lambda result: order[result.name])
+
+
+def _execute_in_kernels(
+    plan: Plan,
+    notebooks: Sequence[SourceNotebook],
+    into: Path,
+    inputs: str,
+    jobs: int,
+    log: Log,
+    timings: dict[str, float] | None,
+    started: Callable[[], object] | None,
+) -> list[Executed]:
     done: list[Executed] = []
     errors: list[str] = []
     kernels = KernelPool(plan.root / "_build" / "kernels.log")
+    if started is not None:
+        started()
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {
-                pool.submit(execute_one, plan, nb, into, kernels, inputs): nb for nb in notebooks
+                pool.submit(execute_one, plan, nb, into, inputs, kernels): nb for nb in notebooks
             }
             try:
                 for future, notebook in futures.items():
@@ -183,7 +283,7 @@ def execute(
     # On success the kernels stop in the background while the book builds.
     kernels.close(wait=False)
     if timings is not None:
-        timings["kernel start"] = max(kernels.start_seconds, default=0.0)
+        timings["workers ready"] = max(kernels.start_seconds, default=0.0)
     if errors:
         raise RunError("\n".join(errors))
     return done

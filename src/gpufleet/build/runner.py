@@ -14,6 +14,7 @@ import hashlib
 import json
 import shutil
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpufleet.book.notebooks import SourceNotebook
-from gpufleet.build import booksite, provenance
+from gpufleet.build import provenance
 from gpufleet.build.execution import execute
 from gpufleet.build.files import write_atomic
 from gpufleet.build.planning import Plan, plan
 from gpufleet.build.provenance import Assumptions, Difference
-from gpufleet.build.site import build, publish, repository_url, stage_sources
+from gpufleet.build.site import build, prepare, publish, repository_url, stage_sources
 from gpufleet.errors import InputError, RunError
 from gpufleet.model import data as _data
 
@@ -268,8 +269,6 @@ def run(
             shown = " ".join(f"{k}={v}" for k, v in the_plan.parameters_for(notebook).items())
             state = "queued" if notebook in stale else "up to date, not run"
             log(f"[{index}/{total}] {notebook.name}: {state}" + (f" ({shown})" if shown else ""))
-        if build_site:
-            booksite.preload()  # Sphinx's imports, while the kernels work
         stage = root / "_build" / ".stage"
         shutil.rmtree(stage, ignore_errors=True)
         executed_dir = stage / "executed"
@@ -277,8 +276,20 @@ def run(
         try:
             clock.lap("planning")
             timings: dict[str, float] = {}
+            preparing: list[threading.Thread] = []
+
+            def start_preparing() -> None:  # the build's imports and the Vega bundle
+                preparing.append(prepare(root / "_build"))
+
             done = execute(
-                the_plan, stale, executed_dir, inputs=inputs, jobs=jobs, log=log, timings=timings
+                the_plan,
+                stale,
+                executed_dir,
+                inputs=inputs,
+                jobs=jobs,
+                log=log,
+                timings=timings,
+                started=start_preparing if build_site else None,
             )
             clock.lap("notebooks")
             all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
@@ -293,6 +304,8 @@ def run(
                 ):
                     log("nothing changed: the site is up to date")
                 else:
+                    for thread in preparing:
+                        thread.join()
                     source = stage_sources(
                         root, stage / "src", executed_dir, repository=repository, left_behind=behind
                     )
@@ -311,9 +324,9 @@ def run(
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         clock.lap("publish")
-        if "kernel start" in timings:  # the kernels start within the notebooks' time
-            clock.seconds["kernel start"] = timings["kernel start"]
-            clock.seconds["notebooks"] -= timings["kernel start"]
+        if "workers ready" in timings:  # within the notebooks' time
+            clock.seconds["workers ready"] = timings["workers ready"]
+            clock.seconds["notebooks"] -= timings["workers ready"]
         if behind:
             log(f"mixed site: {', '.join(behind)} keep other assumptions (--allow-mixed)")
         if html is not None:

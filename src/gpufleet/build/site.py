@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,21 +31,15 @@ from gpufleet.model import data as _data
 Log = Callable[[str], None]
 
 
-def vendor_vega(static: Path, cache: Path) -> None:
-    """Put the Vega libraries in a ``_static`` folder so charts render with no other host.
+def vega_bundle(cache: Path) -> Path:
+    """The Vega libraries as one script, for the version Altair uses, kept in ``cache``.
 
     Altair's HTML output loads vega, vega-lite and vega-embed from a CDN unless
-    ``window.VEGA_DEBUG`` names their versions; the bundle sets ``window.vega*``. Making the
-    bundle takes vl-convert about a second, so it is kept in ``cache`` for the next build.
+    ``window.VEGA_DEBUG`` names their versions; the bundle sets ``window.vega*``. Making it
+    takes vl-convert about a second, so it is kept for the next build.
     """
     import altair as alt
 
-    static.mkdir(parents=True, exist_ok=True)
-    versions = {
-        "vega_version": alt.VEGA_VERSION,
-        "vegalite_version": alt.VEGALITE_VERSION,
-        "vegaembed_version": alt.VEGAEMBED_VERSION,
-    }
     stamp = f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION} (generated; do not edit) */\n"
     kept = cache / "vega-bundle.js"
     if not kept.is_file() or not kept.read_text(encoding="utf-8").startswith(stamp):
@@ -53,13 +48,41 @@ def vendor_vega(static: Path, cache: Path) -> None:
         major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
         source = vl_convert.javascript_bundle(vl_version=f"v{major_minor}")
         write_atomic(kept, stamp + "(function () {\n" + source + "\n})();\n")
-    shutil.copy2(kept, static / "vega-bundle.js")
+    return kept
+
+
+def vendor_vega(static: Path, cache: Path) -> None:
+    """Put the Vega libraries (:func:`vega_bundle`) in a ``_static`` folder, with the setting
+    that tells Altair's charts they are there, so charts render with no other host."""
+    import altair as alt
+
+    static.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(vega_bundle(cache), static / "vega-bundle.js")
+    versions = {
+        "vega_version": alt.VEGA_VERSION,
+        "vegalite_version": alt.VEGALITE_VERSION,
+        "vegaembed_version": alt.VEGAEMBED_VERSION,
+    }
     config = (
         "/* Tells Altair's chart loader that the Vega libraries are already on the page "
         "(generated; do not edit). */\n"
         f"window.VEGA_DEBUG = {json.dumps(versions, sort_keys=True)};\n"
     )
     write_atomic(static / "vega-config.js", config)
+
+
+def prepare(build_dir: Path) -> threading.Thread:
+    """Start, in a thread, what every build needs and nothing it builds changes: Sphinx's
+    imports (:func:`booksite.warm`) and the Vega bundle, in ``build_dir``. The runner starts
+    it while the notebooks run, in other processes, and joins it before building."""
+
+    def work() -> None:
+        booksite.warm()
+        vega_bundle(build_dir / VEGA_CACHE)
+
+    thread = threading.Thread(target=work, name="gpufleet-prepare-build", daemon=True)
+    thread.start()
+    return thread
 
 
 #: The book's sources besides the executed notebooks.
@@ -247,6 +270,9 @@ def sync_tree(source: Path, target: Path) -> list[str]:
     return changed
 
 
+#: Where, in _build, the Vega bundle is kept from one build to the next.
+VEGA_CACHE = "vega"
+
 #: In Sphinx's workspace, the key of the sources it was last built from, written on success.
 BUILT_FROM = "built-from"
 
@@ -260,7 +286,7 @@ def build(
     ``key`` (what the pages' structure depends on: everything but the executed notebooks),
     and from scratch otherwise or with ``from_scratch``.
     """
-    vendor_vega(source / "_static", workspace.parent / "vega")
+    vendor_vega(source / "_static", workspace.parent / VEGA_CACHE)
     stamp = workspace / BUILT_FROM
     incremental = not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
     if incremental:

@@ -1,0 +1,220 @@
+"""Running tasks in forks of a process that has imported the modules they need.
+
+:class:`Forks` forks one worker at once, before this process starts any thread (a fork copies
+only the thread that calls it, so forking a process with threads can copy a lock another one
+holds). The worker imports the given modules, while this process goes on with its own work,
+then runs each task it is sent in a fresh fork of itself, up to ``jobs`` at a time: a task
+starts with the modules imported and with nothing any other task did, so every notebook runs
+in the same starting state whichever ran before it. A task's result, or the error it raised,
+comes back through a pipe.
+
+The worker leads its own process group: stopping the run (Ctrl-C, SIGTERM, an error) kills it
+and every task it runs, and a worker whose parent has gone stops when its pipe closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from multiprocessing.connection import Connection, Pipe, wait
+from typing import Any
+
+
+class TaskError(Exception):
+    """What a task raises for a failure it has described: its message is reported as it is."""
+
+
+def available() -> bool:
+    """Whether this platform can fork (not Windows)."""
+    return hasattr(os, "fork")
+
+
+class Forks:
+    """A worker forked from this process that imports ``modules`` and runs ``task(index)`` for
+    each index it is given, each in a fork of itself, ``jobs`` at a time.
+
+    ``prepare`` runs once in the worker after the imports (to set up what every task would
+    otherwise set up again). Use as a context manager: :meth:`run` gives the tasks out,
+    :meth:`close` stops the worker (and kills it, with its tasks, when the block raised).
+    """
+
+    def __init__(
+        self,
+        jobs: int,
+        task: Callable[[int], Any],
+        *,
+        modules: Iterable[str] = (),
+        prepare: Callable[[], None] | None = None,
+    ) -> None:
+        self.jobs = max(1, jobs)
+        #: How long the worker took to import ``modules`` and prepare, in seconds (once ready).
+        self.import_seconds: float | None = None
+        ours, theirs = Pipe()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            ours.close()
+            _serve(theirs, task, tuple(modules), prepare)
+        theirs.close()
+        self._connection: Connection | None = ours
+
+    def __enter__(self) -> Forks:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.close(kill=error is not None)
+
+    def ready(self) -> float:
+        """Wait until the worker has imported its modules; how long that took, in seconds."""
+        if self.import_seconds is None:
+            message = self._receive()
+            if message is None or message[0] != "ready":
+                raise TaskError(
+                    f"the worker could not start: {message[1] if message else 'it stopped'}"
+                )
+            self.import_seconds = message[1]
+        return self.import_seconds
+
+    def run(
+        self,
+        tasks: Sequence[int],
+        done: Callable[[int, Any], None],
+        failed: Callable[[int, str], None],
+    ) -> None:
+        """Run every task; ``done(task, result)`` or ``failed(task, why)`` is called in this
+        process as each ends, in the order they end."""
+        self.ready()
+        waiting = deque(tasks)
+        running = 0
+        while waiting or running:
+            while waiting and running < self.jobs:
+                self._connection.send(waiting.popleft())
+                running += 1
+            message = self._receive()
+            if message is None:  # the worker has gone: nothing more will run
+                for task in waiting:
+                    failed(task, "the process running the tasks stopped")
+                return
+            task, outcome, value = message
+            running -= 1
+            (done if outcome == "done" else failed)(task, value)
+
+    def _receive(self) -> tuple | None:
+        try:
+            return self._connection.recv()
+        except (EOFError, OSError):
+            return None
+
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the worker: ask it to, or with ``kill``, kill it and its tasks."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if kill:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        else:
+            with contextlib.suppress(OSError):
+                connection.send(None)
+        connection.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _serve(
+    parent: Connection, task: Callable[[int], Any], modules: tuple[str, ...], prepare
+) -> None:
+    """The worker: import, then fork a process for each task sent, and report each outcome."""
+    code = 0
+    try:
+        os.setpgid(0, 0)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt stops
+        started = time.perf_counter()
+        try:
+            for name in modules:
+                importlib.import_module(name)
+            if prepare is not None:
+                prepare()
+        except Exception as error:  # noqa: BLE001 - reported to the parent
+            parent.send(("failed", _named(error)))
+            raise
+        gc.freeze()  # what is imported lives as long as the process: leave its pages shared
+        parent.send(("ready", time.perf_counter() - started))
+        running: dict[Connection, tuple[int, int]] = {}  # a task's pipe: its process, its index
+        accepting = True
+        while accepting or running:
+            for ready in wait([parent, *running] if accepting else list(running)):
+                if ready is parent:
+                    try:
+                        index = parent.recv()
+                    except EOFError:  # the parent has gone
+                        index = None
+                    if index is None:
+                        accepting = False
+                    else:
+                        reader, pid = _start(task, index, parent)
+                        running[reader] = (pid, index)
+                else:
+                    pid, index = running.pop(ready)
+                    parent.send((index, *_outcome(ready, pid)))
+    except BaseException:  # noqa: BLE001 - a worker never returns into the parent's code
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _start(task: Callable[[int], Any], index: int, parent: Connection) -> tuple[Connection, int]:
+    """Fork a process that runs ``task(index)`` and sends its outcome down a pipe of its own."""
+    reader, writer = Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the task's own process
+        reader.close()
+        parent.close()
+        code = 0
+        try:
+            try:
+                outcome: tuple[str, Any] = ("done", task(index))
+            except Exception as error:  # noqa: BLE001 - reported to the parent, by name
+                outcome = ("failed", str(error) if isinstance(error, TaskError) else _named(error))
+            writer.send(outcome)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
+    writer.close()
+    return reader, pid
+
+
+def _outcome(reader: Connection, pid: int) -> tuple[str, Any]:
+    """What a task's process sent, once it has ended; a failure if it sent nothing."""
+    try:
+        outcome = reader.recv()
+    except EOFError:
+        outcome = None
+    reader.close()
+    _, status = os.waitpid(pid, 0)
+    if outcome is None:
+        return "failed", f"the process running it ended without a result ({_status(status)})"
+    return outcome
+
+
+def _named(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,250 @@
+"""Notebooks run in forks of a process that has imported what they need: each task starts from
+the same state, failures are reported by task, and the notebooks are the ones a Jupyter kernel
+gives, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from gpufleet.build import forks
+from gpufleet.build.execution import execute
+from gpufleet.build.planning import plan
+from gpufleet.build.runner import _inputs_digest
+
+pytestmark = pytest.mark.skipif(not forks.available(), reason="this platform cannot fork")
+
+#: Changed by tasks: each must see it as it was when the workers forked.
+STATE = {"touched_by": None}
+PREPARED = {"count": 0}
+
+
+def _run(jobs: int, task, tasks, **options) -> tuple[dict[int, object], dict[int, str]]:
+    done: dict[int, object] = {}
+    failed: dict[int, str] = {}
+    with forks.Forks(jobs, task, **options) as workers:
+        workers.run(tasks, done.__setitem__, failed.__setitem__)
+    return done, failed
+
+
+def _touch(index: int) -> tuple[int, object]:
+    before = STATE["touched_by"]
+    STATE["touched_by"] = index
+    return os.getpid(), before
+
+
+def test_each_task_runs_in_its_own_process_from_the_same_state():
+    done, failed = _run(2, _touch, range(6))
+    assert failed == {}
+    assert sorted(done) == list(range(6))
+    pids = {pid for pid, _before in done.values()}
+    assert len(pids) == 6 and os.getpid() not in pids
+    assert all(before is None for _pid, before in done.values())  # nobody saw another's change
+    assert STATE["touched_by"] is None  # nor did this process
+
+
+def _prepared(index: int) -> int:
+    return PREPARED["count"]
+
+
+def _prepare() -> None:
+    PREPARED["count"] += 1
+
+
+def test_prepare_runs_once_in_the_worker_before_the_tasks():
+    done, _failed = _run(2, _prepared, range(5), prepare=_prepare)
+    assert set(done.values()) == {1}
+    assert PREPARED["count"] == 0
+
+
+def _imported(index: int) -> bool:
+    return "colorsys" in sys.modules
+
+
+def test_the_worker_imports_the_modules_and_this_process_does_not():
+    assert "colorsys" not in sys.modules
+    with forks.Forks(1, _imported, modules=("colorsys",)) as workers:
+        assert workers.ready() >= 0
+        done: dict[int, bool] = {}
+        workers.run([0], done.__setitem__, pytest.fail)
+    assert done == {0: True}
+    assert "colorsys" not in sys.modules
+
+
+def test_a_module_that_cannot_be_imported_is_named():
+    with forks.Forks(1, _imported, modules=("gpufleet.no_such_module",)) as workers:
+        with pytest.raises(forks.TaskError, match="No module named 'gpufleet.no_such_module'"):
+            workers.ready()
+
+
+def _mixed(index: int) -> str:
+    if index == 1:
+        raise forks.TaskError("notebook one failed in cell 3")
+    if index == 2:
+        raise ValueError("bad value")
+    if index == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return f"ok {index}"
+
+
+def test_a_failing_task_is_reported_and_the_others_still_run():
+    done, failed = _run(2, _mixed, range(6))
+    assert done == {0: "ok 0", 4: "ok 4", 5: "ok 5"}
+    assert failed[1] == "notebook one failed in cell 3"  # the task's own message, as it is
+    assert failed[2] == "ValueError: bad value"  # anything else, by name
+    assert failed[3] == "the process running it ended without a result (killed by SIGKILL)"
+
+
+def _slow(index: int) -> None:
+    Path(os.environ["GPUFLEET_TEST_PIDS"], str(index)).write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_an_error_in_this_process_kills_the_worker_and_its_tasks(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUFLEET_TEST_PIDS", str(tmp_path))
+    with pytest.raises(RuntimeError), forks.Forks(2, _slow) as workers:
+        giver = threading.Thread(target=workers.run, args=([0, 1], print, print), daemon=True)
+        giver.start()
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tasks = [int(path.read_text()) for path in tmp_path.iterdir()]
+        assert len(tasks) == 2 and not any(_gone(pid) for pid in [workers.pid, *tasks])
+        raise RuntimeError("stop")
+    giver.join(timeout=10)
+    assert not giver.is_alive()  # run() returns once the worker is gone
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in [workers.pid, *tasks]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in [workers.pid, *tasks])
+
+
+def test_the_chapters_run_in_forks_are_byte_identical_to_those_run_in_kernels(site, tmp_path):
+    """The `site` fixture ran every chapter the default way (in forks); the same chapters run
+    in Jupyter kernels give the same files, outputs, charts and metadata included."""
+    the_plan = plan(site)
+    into = tmp_path / "kernels"
+    into.mkdir()
+    execute(
+        the_plan,
+        the_plan.notebooks,
+        into,
+        inputs=_inputs_digest(site),
+        jobs=2,
+        log=lambda line: None,
+        kernels=True,
+    )
+    names = sorted(nb.name for nb in the_plan.notebooks)
+    assert names == sorted(path.stem for path in into.glob("*.ipynb"))
+    for name in names:
+        forked = (site / "book" / f"{name}.ipynb").read_bytes()
+        assert (into / f"{name}.ipynb").read_bytes() == forked, f"{name} differs"
+    assert len(names) == 10 and Path(site / "book" / "power.ipynb").stat().st_size > 10_000
+
+
+#: Cells that exercise what a kernel does with outputs: streams, displays, a last value, a
+#: silenced one, empty cells, errors a cell expects, then one that stops the notebook. (Not
+#: stdout and stderr in one cell: a kernel sends each stream when it flushes, in no set order.)
+CELLS = (
+    'print("a")\nprint("b")',
+    'import sys\nprint("to stderr", file=sys.stderr)\n1 + 1',
+    'from IPython.display import Markdown, display\ndisplay(Markdown("**x**"))\n"last"',
+    "x = 3;",
+    "",
+    "x",
+    "x * 2;",
+    "%time_never_defined",
+    'raise ValueError("expected")',
+    'print("after")',
+    "1 / 0",
+    'print("never")',
+)
+
+
+def _outputs(path: Path) -> tuple[list[list[dict]], list[int | None]]:
+    """Each cell's outputs (an error's traceback left out: its colours differ) and counts."""
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    found = []
+    for cell in cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            output = dict(output)
+            if output["output_type"] == "error":
+                output.pop("traceback")
+            outputs.append(output)
+        found.append(outputs)
+    return found, [c.get("execution_count") for c in cells]
+
+
+def _in_process(task_index: int) -> None:
+    import papermill
+
+    from gpufleet.build import inprocess
+
+    inprocess.shell()
+    papermill.execute_notebook(
+        os.environ["GPUFLEET_TEST_NB"],
+        os.environ["GPUFLEET_TEST_OUT"],
+        engine_name=inprocess.ENGINE,
+        progress_bar=False,
+        kernel_name="python3",
+    )
+
+
+@pytest.mark.slow
+def test_the_in_process_engine_writes_outputs_as_a_kernel_does(tmp_path, monkeypatch):
+    import nbformat
+    import papermill
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    for expected in (7, 8):
+        notebook.cells[expected].metadata["tags"] = ["raises-exception"]
+    source = tmp_path / "source.ipynb"
+    nbformat.write(notebook, source)
+    with pytest.raises(papermill.PapermillExecutionError, match="ZeroDivisionError"):
+        papermill.execute_notebook(
+            str(source), str(tmp_path / "kernel.ipynb"), progress_bar=False, kernel_name="python3"
+        )
+    monkeypatch.setenv("GPUFLEET_TEST_NB", str(source))
+    monkeypatch.setenv("GPUFLEET_TEST_OUT", str(tmp_path / "process.ipynb"))
+    done, failed = _run(1, _in_process, [0])
+    assert "PapermillExecutionError" in failed[0] and "ZeroDivisionError" in failed[0]
+    kernel, kernel_counts = _outputs(tmp_path / "kernel.ipynb")
+    process, process_counts = _outputs(tmp_path / "process.ipynb")
+    assert process == kernel
+    # Counts differ by where each starts; which cells ran, and in what order, do not.
+    assert [c is None for c in process_counts] == [c is None for c in kernel_counts]
+    texts = ["".join(o["text"]) for cell in process for o in cell if o["output_type"] == "stream"]
+    assert texts == [
+        "a\nb\n",
+        "to stderr\n",
+        "UsageError: Line magic function `%time_never_defined` not found.\n",
+        "after\n",
+    ]
+    errors = [(o["ename"], o["evalue"]) for cell in process for o in cell if "ename" in o]
+    assert errors == [("ValueError", "expected"), ("ZeroDivisionError", "division by zero")]
+    results = [o["data"] for cell in process for o in cell if "data" in o]
+    assert [data.get("text/plain") for data in results] == [
+        ["2"],
+        ["<IPython.core.display.Markdown object>"],
+        ["'last'"],
+        ["3"],
+    ]
