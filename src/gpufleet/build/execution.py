@@ -19,16 +19,26 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpufleet.book.notebooks import SourceNotebook
 from gpufleet.build import forks, provenance
 from gpufleet.build.files import write_atomic
-from gpufleet.build.kernels import KERNEL, RESET_TAG, KernelPool, with_reset
 from gpufleet.build.planning import Plan
 from gpufleet.errors import RunError
 from gpufleet.model.params import Value
 
+if TYPE_CHECKING:  # jupyter_client is imported only where kernels are used
+    from gpufleet.build.kernels import KernelPool
+
 Log = Callable[[str], None]
+
+#: The Jupyter kernel the notebooks name (and run in, where kernels are used).
+KERNEL = "python3"
+
+#: The tag of the cell that clears a reused kernel's namespace (:mod:`gpufleet.build.kernels`),
+#: removed from the executed notebook.
+RESET_TAG = "gpufleet-reset"
 
 
 @dataclass
@@ -131,6 +141,8 @@ def execute_one(
     parameters = plan.parameters_for(notebook)
     source = nbformat.read(notebook.path, as_version=4)
     if kernels is not None:
+        from gpufleet.build.kernels import with_reset
+
         engine: dict[str, object] = {"km": kernels.acquire(str(root))}
         source = with_reset(source)
     else:
@@ -257,6 +269,8 @@ def _execute_in_kernels(
 ) -> list[Executed]:
     done: list[Executed] = []
     errors: list[str] = []
+    from gpufleet.build.kernels import KernelPool
+
     kernels = KernelPool(plan.root / "_build" / "kernels.log")
     if started is not None:
         started()

@@ -20,10 +20,7 @@ import nbformat
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
-KERNEL = "python3"
-
-
-RESET_TAG = "gpufleet-reset"
+from gpufleet.build.execution import KERNEL, RESET_TAG
 
 
 def with_reset(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
