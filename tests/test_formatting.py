@@ -23,6 +23,7 @@ from gpufleet import formatting
         (2.0, "2"),
         (3.14159, "3.142"),  # four significant figures
         (0, "0"),
+        (-0.0, "0"),  # never "-0"
         (-1500.0, "-1,500"),
         (3.8e25, "3.8 × 10²⁵"),  # no 26-digit integers
         (0.0002, "2 × 10⁻⁴"),
@@ -67,14 +68,90 @@ def test_scientific(value, digits, text):
     [
         (47_712_000_000, "47.7 billion dollars"),
         (585_300_000, "585 million dollars"),
-        (1_234_000_000_000, "1,234 billion dollars"),
+        (1_234_000_000_000, "1.23 trillion dollars"),
         (6_650_000, "6.65 million dollars"),
         (12_500, "12,500 dollars"),
         (999_999, "999,999 dollars"),
+        (12_345.6, "12,300 dollars"),  # three figures below a million too
+        (999_600_000, "1 billion dollars"),  # rounding carries into the next word
+        (0.92, "0.92 dollars"),  # not "1 dollars"
     ],
 )
 def test_in_words(value, text):
     assert formatting.in_words(value, "dollars") == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # A whole number below a million is written as it is: a count is exact.
+        (350_000, "350,000"),
+        (24_576.0, "24,576"),
+        (16_384, "16,384"),
+        (999_999, "999,999"),
+        (8, "8"),
+        # Anything else to three significant figures, without trailing zeros.
+        (559_054.48, "559,000"),
+        (845.8, "846"),
+        (14.2415, "14.2"),
+        (1.2950357, "1.3"),
+        (0.0924159, "0.0924"),
+        (0.4, "0.4"),  # not "0", as ".0f" wrote it
+        (999.96, "1,000"),
+        # From a million up, a word for the scale: never "1.23457e+06".
+        (1_234_567, "1.23 million"),
+        (2_663_502.4, "2.66 million"),
+        (1_300_000, "1.3 million"),
+        (999_999.6, "1 million"),
+        (8.75e9, "8.75 billion"),
+        (1.234e12, "1.23 trillion"),
+        # Scientific notation for the very large and the very small: never "0.00".
+        (3.8e25, "3.8 × 10²⁵"),
+        (0.0004237, "4.24 × 10⁻⁴"),
+        (0.00099996, "0.001"),  # rounded first, then written
+        # Zero is zero, whatever its sign; negatives keep theirs.
+        (0, "0"),
+        (-0.0, "0"),
+        (-4.268, "-4.27"),
+        (-2_040_000.0, "-2.04 million"),
+        (np.float64(0.367), "0.367"),
+        (np.int64(16384), "16,384"),
+    ],
+)
+def test_prose_writes_a_figure_by_one_rule(value, text):
+    assert formatting.prose(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "sign", "text"),
+    [
+        (41.0, "pct", False, "41%"),
+        (59.322, "pct", False, "59.3%"),
+        (0.35, "pct", False, "0.35%"),  # not "0%"
+        (100.0, "pct", False, "100%"),
+        (0.371068, "fraction", False, "37.1%"),
+        (0.004, "fraction", False, "0.4%"),
+        (-4.268, "pct", True, "-4.27%"),
+        (4.268, "pct", True, "+4.27%"),
+        (0.0, "pct", True, "0%"),  # no sign on nothing
+        (-0.2421, "number", True, "-0.242"),
+        (1.5, "number", True, "+1.5"),
+        (2024, "year", False, "2024"),  # never "2,024"
+        (2024.0, "year", False, "2024"),
+        (20_240_118, "seed", False, "20240118"),
+    ],
+)
+def test_prose_kinds_and_signs(value, kind, sign, text):
+    assert formatting.prose(value, kind, sign=sign) == text
+
+
+def test_prose_refuses_what_it_cannot_write():
+    with pytest.raises(ValueError, match="unknown kind of figure 'percent'"):
+        formatting.prose(41, "percent")
+    with pytest.raises(ValueError, match="a year is a whole number"):
+        formatting.prose(2024.5, "year")
+    with pytest.raises(ValueError, match="inf cannot be written"):
+        formatting.prose(float("inf"))
 
 
 @pytest.mark.parametrize(

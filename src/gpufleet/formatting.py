@@ -1,13 +1,20 @@
 """Numbers as people read them: one set of rules for the pages, their tables, the messages
 and the terminal.
 
+- :func:`prose`: a figure in a sentence, by one rule whatever its value (:data:`PROSE_DIGITS`
+  significant figures, a whole number below a million whole, ``2.66 million`` and
+  ``8.75 billion`` from a million up, scientific notation for the very large or small); with
+  ``kind``, a percentage (``41%``), a year or a seed (``2024``, never ``2,024``), and with
+  ``sign``, a difference (``+4.3%``). The pages glue it beside every number
+  (:func:`gpufleet.book.report.number`).
 - :func:`number`: whole numbers of 1,000 and more with thousands separators (``350,000``);
   others to ``digits`` significant figures (``1.82``, ``0.086``), rounded to whole units from
   1,000 up (``11,700,000``); very large or very small numbers in scientific notation.
 - :func:`about`: a figure for a sentence, rounded to a few significant figures (``559,000``);
   :func:`round_sig` gives the rounded number itself.
 - :func:`scientific`: ``2.1 × 10²⁵``.
-- :func:`in_words`: ``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``.
+- :func:`in_words`: a figure as :func:`prose` writes it with its unit: ``47.7 billion dollars``,
+  ``585 million dollars``, ``12,500 dollars``.
 - :func:`percent`: a fraction as a percentage, ``0.41`` → ``41%``.
 - :func:`amount`: millions of dollars in words, anything else as a number.
 - :func:`ordinal`: ``1st``, ``2nd``, ``3rd``.
@@ -19,9 +26,16 @@ from __future__ import annotations
 
 import math
 
-#: From here up, and below the reciprocal of SMALL, numbers are written in scientific notation.
+#: From LARGE up, and below SMALL (zero aside), numbers are written in scientific notation.
 LARGE = 1e15
 SMALL = 1e-3
+
+#: Significant figures of a figure in a sentence (:func:`prose`).
+PROSE_DIGITS = 3
+#: From a million up, a figure in a sentence is written with a word for its scale.
+_SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+#: What a figure in a sentence can be (:func:`prose`).
+KINDS = ("number", "pct", "fraction", "year", "seed")
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -33,12 +47,14 @@ def number(value: float | int | None, digits: int = 4) -> str:
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{value} cannot be shown as a figure")
+    if value == 0:
+        return "0"  # never "-0"
     size = abs(value)
-    if size >= LARGE or (0 < size < SMALL):
+    if size >= LARGE or size < SMALL:
         return scientific(value, digits=min(digits, 3), trim=True)
     if size >= 1000:
         return f"{value:,.0f}"
-    decimals = max(0, digits - 1 - math.floor(math.log10(size))) if size else 0
+    decimals = max(0, digits - 1 - math.floor(math.log10(size)))
     text = f"{value:,.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -65,14 +81,60 @@ def scientific(value: float, digits: int = 2, *, trim: bool = False) -> str:
     return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
+def prose(value: float | int, kind: str = "number", *, sign: bool = False) -> str:
+    """A figure as a sentence writes it, by one rule whatever its value.
+
+    ``kind`` says what the figure is:
+
+    - ``"number"`` (a count, an amount, a ratio): a whole number below a million as it is
+      (``24,576``, ``350,000``); anything else to :data:`PROSE_DIGITS` significant figures
+      (``846``, ``14.2``, ``0.0924``, ``559,000``), from a million up with a word for its scale
+      (``2.66 million``, ``8.75 billion``, ``1.23 trillion``), and in scientific notation from
+      :data:`LARGE` up and below :data:`SMALL` (``3.8 × 10²⁵``, ``4.2 × 10⁻⁴``); no trailing
+      zeros (``2``, not ``2.00``), and ``0``, never ``-0``;
+    - ``"pct"``: a value already in percent, by the same rule, with its sign: ``41`` → ``41%``;
+    - ``"fraction"``: a fraction of one as a percentage: ``0.371`` → ``37.1%``;
+    - ``"year"`` or ``"seed"``: a whole number as its digits, never with a separator: ``2024``.
+
+    With ``sign``, a positive figure carries a plus (a difference: ``+4.3%``, ``-0.24``).
+    A value that is not finite cannot be written and is refused (``ValueError``).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of figure {kind!r}; known: {', '.join(KINDS)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{value} cannot be written in a sentence")
+    if kind in ("year", "seed"):
+        if not value.is_integer():
+            raise ValueError(f"a {kind} is a whole number, not {value}")
+        text = str(int(value))
+    else:
+        if kind == "fraction":
+            value *= 100
+        text = _figure(value) + ("%" if kind in ("pct", "fraction") else "")
+    return f"+{text}" if sign and value > 0 else text
+
+
+def _figure(value: float) -> str:
+    """The rule of :func:`prose` for a number."""
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 1e6:
+        return f"{value:,.0f}"  # a count, or a figure given whole: as it is
+    rounded = round_sig(value, PROSE_DIGITS)
+    size = abs(rounded)
+    if size >= LARGE or size < SMALL:
+        return scientific(value, PROSE_DIGITS, trim=True)
+    for scale, word in _SCALES:
+        if size >= scale:
+            return f"{number(rounded / scale, PROSE_DIGITS)} {word}"
+    return number(rounded, PROSE_DIGITS)
+
+
 def in_words(value: float, unit: str) -> str:
-    """``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``: three figures."""
-    for scale, word in ((1e9, "billion"), (1e6, "million")):
-        if abs(value) >= scale:
-            scaled = value / scale
-            shown = f"{scaled:,.0f}" if abs(scaled) >= 100 else f"{scaled:.3g}"
-            return f"{shown} {word} {unit}"
-    return f"{value:,.0f} {unit}"
+    """``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``: the figure as
+    :func:`prose` writes it, then its unit."""
+    return f"{prose(value)} {unit}"
 
 
 def percent(fraction: float, decimals: int = 0, *, sign: bool = False) -> str:
