@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
 import pytest
 
-from gpufleet.book import chapter, notebooks
+from gpufleet.book import chapter, notebooks, report
+from gpufleet.build import results
 from gpufleet.model import headlines
 from gpufleet.model.params import ParameterError, defaults
 from tests.conftest import ROOT
@@ -55,7 +57,9 @@ def test_a_stray_or_bad_value_is_refused_with_its_name(overrides, message):
 
 def test_headlines_glue_the_chapters_own_from_compute_all(project, monkeypatch):
     glued = {}
-    monkeypatch.setattr(chapter.report, "number", lambda name, value: glued.setdefault(name, value))
+    monkeypatch.setattr(
+        chapter.report, "number", lambda name, value, **kind: glued.setdefault(name, value)
+    )
     p = chapter.parameters("costs", _namespace("costs", h100_unit_price_usd=30_000))
     numbers = chapter.headlines(p)
     own = {k for k, h in project.headlines.items() if h.notebook == "costs"}
@@ -79,3 +83,74 @@ def test_glued_text_is_pasted_as_written(monkeypatch):
         stored = PlainTextFormatter()(glued["t"])  # what the notebook stores as text/plain
         assert format_plain_text(stored, "") == text
         assert format_plain_text(stored, "s") == text
+
+
+def _stored_glue(monkeypatch):
+    """Outputs as myst-nb's glue stores them in the notebook (text/plain under its prefix)."""
+    from IPython.core.formatters import PlainTextFormatter
+
+    outputs = []
+
+    def glue(name, value, display):
+        outputs.append(
+            {
+                "data": {results.GLUE_MIME: PlainTextFormatter()(value)},
+                "metadata": {"scrapbook": {"name": name}},
+            }
+        )
+
+    monkeypatch.setattr("myst_nb.glue", glue)
+    return outputs
+
+
+def test_a_number_is_glued_with_its_text_and_read_back_as_a_number(monkeypatch):
+    from myst_nb.core.variables import format_plain_text
+
+    outputs = _stored_glue(monkeypatch)
+    assert report.number("fleet_it_mw", np.float64(783.1486)) == 783.1486
+    report.number("mfu_pct", 41.0, kind="pct")
+    report.number("ours_total_diff", -4.268, kind="pct", sign=True)
+    report.number("gpus", 1_110_769.2)
+    report.number("seed", 20240118, kind="seed")
+    stored = {o["metadata"]["scrapbook"]["name"]: o["data"][results.GLUE_MIME] for o in outputs}
+    pasted = {name: format_plain_text(text, "") for name, text in stored.items()}
+    assert {name: pasted[name] for name in pasted if name.endswith("__text")} == {
+        "fleet_it_mw__text": "783",
+        "mfu_pct__text": "41%",
+        "ours_total_diff__text": "-4.27%",
+        "gpus__text": "1.11 million",
+        "seed__text": "20240118",
+    }
+    # From another page the text is pasted with ":s", as written.
+    assert format_plain_text(stored["gpus__text"], "s") == "1.11 million"
+    # The results, the downloads and the tests read the numbers alone, unrounded.
+    numbers = results._glued({"cells": [{"outputs": outputs}]})
+    assert numbers == {
+        "fleet_it_mw": 783.1486,
+        "mfu_pct": 41.0,
+        "ours_total_diff": -4.268,
+        "gpus": 1_110_769.2,
+        "seed": 20240118,
+    }
+
+
+def test_a_number_without_a_value_a_sentence_can_use_has_no_text(monkeypatch):
+    outputs = _stored_glue(monkeypatch)
+    report.number("ratio", float("nan"))
+    assert [o["metadata"]["scrapbook"]["name"] for o in outputs] == ["ratio"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: report.number("x__text", 1.0), "x__text: a name ending in __text is kept"),
+        (lambda: report.text("x__text", "1"), "x__text: a name ending in __text is kept"),
+        (lambda: report.number("x", 1.0, kind="percent"), "x: unknown kind 'percent'"),
+        (lambda: report.number("x", float("nan"), kind="percent"), "x: unknown kind"),
+        (lambda: report.number("year", 2024.5, kind="year"), "year: a year is a whole number"),
+    ],
+)
+def test_what_a_number_cannot_be_glued_as_is_refused_with_its_name(monkeypatch, call, message):
+    _stored_glue(monkeypatch)
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -64,12 +64,13 @@ def parameters(name: str, namespace: Mapping[str, object], root: Path | None = N
 def headlines(p: Checked) -> dict[str, float]:
     """Glue the headlines of ``p``'s chapter; returns every headline number for its values.
 
-    Parameters the chapter does not take are at their defaults, as on every other page.
+    Parameters the chapter does not take are at their defaults, as on every other page. Each
+    is glued with its text for sentences (``key__text``, :func:`gpufleet.book.report.number`).
     """
     if p.notebook is None:
         raise ValueError("headlines need the parameters of a chapter: use chapter.parameters")
     numbers = compute_all(p.everything(), p.project)
     for key, headline in p.project.headlines.items():
         if headline.notebook == p.notebook:
-            report.number(key, numbers[key])
+            report.number(key, numbers[key], kind=report.kind_of(headline.unit))
     return numbers

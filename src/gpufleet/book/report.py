@@ -1,12 +1,26 @@
 """Helpers notebooks use to hand numbers to the page (myst-nb glue) and to the results.
 
-A number glued here can be pasted into any page with ``{glue:text}`notebook.ipynb::key:,.1f```.
-Headline numbers are glued by :func:`gpufleet.book.chapter.headlines`; ``gpufleet results``
-reads them back from the executed notebooks (:mod:`gpufleet.build.results`).
+:func:`number` glues a number twice: as it is under its name (what ``gpufleet results``, the
+downloads and the tests read back from the executed notebooks, :mod:`gpufleet.build.results`),
+and as a reader reads it, written by :func:`gpufleet.formatting.prose`, under the name followed
+by :data:`TEXT` (``__text``). The prose pastes the text, never the number with a format of its
+own::
+
+    report.number("fleet_it_mw", 783.1486)          # fleet_it_mw: 783.1486
+                                                    # fleet_it_mw__text: "783"
+    report.number("mfu_pct", 41.0, kind="pct")      # mfu_pct__text: "41%"
+
+    {glue:text}`fleet_it_mw__text` MW, at {glue:text}`mfu_pct__text` utilization
+    {glue:text}`fleet.ipynb::fleet_it_mw__text:s`   (from another page: ``:s``)
+
+The author says what a figure is (``kind``: a percentage, a year, a seed; ``sign`` for a
+difference); the digits follow from the value, by the one rule. A name ending in ``__text``
+is kept for these texts. Headline numbers are glued by :func:`gpufleet.book.chapter.headlines`.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from gpufleet import formatting
@@ -19,12 +33,44 @@ def _plain(value: object) -> float | int:
     return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
-def number(name: str, value: object) -> float | int:
-    """Glue a number under ``name`` without showing it; returns the plain number."""
+#: What follows a number's name in the name of its text (:func:`number`).
+TEXT = "__text"
+
+
+def text_name(name: str) -> str:
+    """The name a number glued under ``name`` has its text under: ``name__text``."""
+    return name + TEXT
+
+
+def kind_of(unit: str) -> str:
+    """The kind of figure (:func:`gpufleet.formatting.prose`) a value in ``unit`` is, for the
+    numbers glued by unit (headlines): a fraction is written as a percentage."""
+    return "fraction" if unit == "fraction" else "number"
+
+
+def number(name: str, value: object, *, kind: str = "number", sign: bool = False) -> float | int:
+    """Glue a number under ``name``, and its text for sentences under ``name__text``, without
+    showing either; returns the plain number.
+
+    The text is :func:`gpufleet.formatting.prose` of the number: ``kind`` says what the figure
+    is (``"pct"`` for a value in percent, ``"fraction"`` for a fraction written as a
+    percentage, ``"year"`` or ``"seed"``) and ``sign`` marks a difference. A number that is not
+    finite has no text: a sentence that pastes it fails the build, naming it.
+    """
     from myst_nb import glue
 
+    if name.endswith(TEXT):
+        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
+    if kind not in formatting.KINDS:
+        raise ValueError(f"{name}: unknown kind {kind!r}; known: {', '.join(formatting.KINDS)}")
     plain = _plain(value)
+    try:
+        written = formatting.prose(plain, kind, sign=sign) if math.isfinite(plain) else None
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
     glue(name, plain, display=False)
+    if written is not None:
+        glue(text_name(name), written, display=False)
     return plain
 
 
@@ -34,15 +80,19 @@ def text(name: str, value: str) -> str:
     It is stored as Python writes a string, in quotes: myst-nb reads a glued text back as a
     Python literal, so the quotes come off and the text is pasted as it is. Unquoted, a text
     that looks like a literal would not survive: ``200,000`` would be pasted as ``(200, 0)``.
+    A name ending in ``__text`` is kept for the text of a number (:func:`number`); a number for
+    a sentence is glued with :func:`number`, not written here.
     """
     from myst_nb import glue
 
+    if name.endswith(TEXT):
+        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
     glue(name, str(value), display=False)
     return value
 
 
 def words(name: str, value: float, unit: str) -> str:
-    """Glue ``value`` written in words (``47.7 billion dollars``) under ``name``."""
+    """Glue ``value`` with its unit in words (``47.7 billion dollars``) under ``name``."""
     return text(name, formatting.in_words(value, unit))
 
 
