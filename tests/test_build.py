@@ -155,7 +155,7 @@ def test_a_failing_build_leaves_the_site(site):
     intro = site / "book" / "intro.md"
     original = intro.read_text()
     try:
-        intro.write_text(original + "\n{glue:text}`fleet.ipynb::no_such_key:.1f`\n")
+        intro.write_text(original + "\n{glue:text}`fleet.ipynb::no_such_key__text:s`\n")
         completed = gpufleet(site, "run")
     finally:
         intro.write_text(original)

@@ -77,6 +77,64 @@ def test_every_headline_is_glued_by_its_notebook_from_the_one_computation(projec
         )
 
 
+#: The hand-written pages, which paste numbers from the chapters.
+PAGES = sorted((ROOT / "book").glob("*.md"))
+GLUE_TEXT = re.compile(r"\{glue:text\}`([^`]*)`")
+
+
+def _prose(path: Path) -> str:
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf-8")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def _pasted() -> list[tuple[str, str, str, str | None]]:
+    """Every ``{glue:text}`` in the prose: (page, chapter it pastes from, key, format spec)."""
+    found = []
+    for path in SOURCES + PAGES:
+        for reference in GLUE_TEXT.findall(_prose(path)):
+            target, spec = reference, None
+            head, colon, tail = reference.rpartition(":")
+            if colon and not head.endswith(":"):  # "key:spec", not "doc.ipynb::key"
+                target, spec = head, tail
+            doc, _, key = target.rpartition("::")
+            chapter_name = doc.removesuffix(".ipynb") if doc else path.stem
+            found.append((str(path.relative_to(ROOT)), chapter_name, key, spec))
+    return found
+
+
+def test_no_number_in_the_prose_carries_a_format_of_its_own():
+    """A format chosen at a reference (":,.0f", ":.2f", ":,g") suits the value it was chosen
+    for and prints "0", "0.00" or "1.23457e+06" for another: the prose pastes the text
+    report.number writes by rule (key__text). Only ":s" (text from another page) is allowed."""
+    pasted = _pasted()
+    assert len(pasted) > 300  # the pages' references were all found
+    own = sorted(
+        f"{page}: {key}:{spec}" for page, _, key, spec in pasted if spec not in (None, "s")
+    )
+    assert not own, (
+        f"{len(own)} references write a number with a format of their own: {own}; paste its "
+        "text instead, {glue:text}`KEY__text` (from another page: `NOTEBOOK.ipynb::KEY__text:s`), "
+        "and say what the figure is with report.number(..., kind=...) (CONTRIBUTING.md, "
+        "'Every number in the prose is glued')"
+    )
+
+
+def test_no_number_is_pasted_raw(project):
+    """A number glued with report.number pasted without a format reads "350000.0": the prose
+    pastes its text, KEY__text."""
+    glued = {}
+    for path in SOURCES:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        glued[path.stem] = set(re.findall(r'report\.number\(\s*"(\w+)"', code)) | {
+            key for key, headline in project.headlines.items() if headline.notebook == path.stem
+        }
+    raw = sorted(f"{page}: {key}" for page, name, key, _ in _pasted() if key in glued.get(name, ()))
+    assert not raw, f"numbers pasted as they are, not as their text (KEY__text): {raw}"
+
+
 def test_a_computed_default_is_refused(tmp_path):
     path = tmp_path / "bad.ipynb"
     cell = {
