@@ -162,6 +162,9 @@ def test_prose_refuses_what_it_cannot_write():
         (1.0, 0, False, "100%"),
         (0.015, 1, True, "+1.5%"),
         (-0.003, 1, True, "-0.3%"),
+        (0.0017, 0, False, "0.17%"),  # a share of a share: not "0%"
+        (-0.0004, 1, True, "-0.04%"),  # not "-0.0%"
+        (0.0, 1, True, "0%"),
     ],
 )
 def test_percent(fraction, decimals, sign, text):

@@ -138,8 +138,15 @@ def in_words(value: float, unit: str) -> str:
 
 
 def percent(fraction: float, decimals: int = 0, *, sign: bool = False) -> str:
-    """``0.41`` → ``41%``; with ``sign``, ``+1.5%`` and ``-0.3%`` (a difference)."""
-    return f"{100 * fraction:{'+' if sign else ''}.{decimals}f}%"
+    """``0.41`` → ``41%``; with ``sign``, ``+1.5%`` and ``-0.3%`` (a difference). A share too
+    small for ``decimals`` is written to :data:`PROSE_DIGITS` significant figures (``0.17%``),
+    never ``0%`` or ``-0%``; nothing is ``0%``."""
+    if fraction == 0:
+        return "0%"
+    text = f"{100 * fraction:{'+' if sign else ''}.{decimals}f}%"
+    if float(text.rstrip("%")) == 0:
+        return prose(fraction, "fraction", sign=sign)
+    return text
 
 
 def ordinal(rank: int) -> str:
