@@ -71,8 +71,9 @@ def test_scientific(value, digits, text):
         (1_234_000_000_000, "1.23 trillion dollars"),
         (6_650_000, "6.65 million dollars"),
         (12_500, "12,500 dollars"),
-        (999_999, "999,999 dollars"),
-        (12_345.6, "12,300 dollars"),  # three figures below a million too
+        (999_999, "1 million dollars"),  # an amount: three figures, even when whole
+        (166_775, "167,000 dollars"),
+        (12_345.6, "12,300 dollars"),
         (999_600_000, "1 billion dollars"),  # rounding carries into the next word
         (0.92, "0.92 dollars"),  # not "1 dollars"
     ],
@@ -134,6 +135,9 @@ def test_prose_writes_a_figure_by_one_rule(value, text):
         (-4.268, "pct", True, "-4.27%"),
         (4.268, "pct", True, "+4.27%"),
         (0.0, "pct", True, "0%"),  # no sign on nothing
+        (166_775.0, "amount", False, "167,000"),  # a computed amount is never exact
+        (24_576, "amount", False, "24,600"),
+        (12_500, "amount", False, "12,500"),
         (-0.2421, "number", True, "-0.242"),
         (1.5, "number", True, "+1.5"),
         (2024, "year", False, "2024"),  # never "2,024"

@@ -4,17 +4,17 @@ and the terminal.
 - :func:`prose`: a figure in a sentence, by one rule whatever its value (:data:`PROSE_DIGITS`
   significant figures, a whole number below a million whole, ``2.66 million`` and
   ``8.75 billion`` from a million up, scientific notation for the very large or small); with
-  ``kind``, a percentage (``41%``), a year or a seed (``2024``, never ``2,024``), and with
-  ``sign``, a difference (``+4.3%``). The pages glue it beside every number
-  (:func:`gpufleet.book.report.number`).
+  ``kind``, a computed amount (never whole by chance), a percentage (``41%``), a year or a seed
+  (``2024``, never ``2,024``), and with ``sign``, a difference (``+4.3%``). The pages glue it
+  beside every number (:func:`gpufleet.book.report.number`).
 - :func:`number`: whole numbers of 1,000 and more with thousands separators (``350,000``);
   others to ``digits`` significant figures (``1.82``, ``0.086``), rounded to whole units from
   1,000 up (``11,700,000``); very large or very small numbers in scientific notation.
 - :func:`about`: a figure for a sentence, rounded to a few significant figures (``559,000``);
   :func:`round_sig` gives the rounded number itself.
 - :func:`scientific`: ``2.1 × 10²⁵``.
-- :func:`in_words`: a figure as :func:`prose` writes it with its unit: ``47.7 billion dollars``,
-  ``585 million dollars``, ``12,500 dollars``.
+- :func:`in_words`: an amount as :func:`prose` writes it, with its unit: ``47.7 billion
+  dollars``, ``585 million dollars``, ``12,500 dollars``.
 - :func:`percent`: a fraction as a percentage, ``0.41`` → ``41%``.
 - :func:`amount`: millions of dollars in words, anything else as a number.
 - :func:`ordinal`: ``1st``, ``2nd``, ``3rd``.
@@ -35,7 +35,7 @@ PROSE_DIGITS = 3
 #: From a million up, a figure in a sentence is written with a word for its scale.
 _SCALES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
 #: What a figure in a sentence can be (:func:`prose`).
-KINDS = ("number", "pct", "fraction", "year", "seed")
+KINDS = ("number", "amount", "pct", "fraction", "year", "seed")
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -86,12 +86,15 @@ def prose(value: float | int, kind: str = "number", *, sign: bool = False) -> st
 
     ``kind`` says what the figure is:
 
-    - ``"number"`` (a count, an amount, a ratio): a whole number below a million as it is
-      (``24,576``, ``350,000``); anything else to :data:`PROSE_DIGITS` significant figures
+    - ``"number"`` (a count, a figure from a source, a ratio): a whole number below a million as
+      it is (``24,576``, ``350,000``); anything else to :data:`PROSE_DIGITS` significant figures
       (``846``, ``14.2``, ``0.0924``, ``559,000``), from a million up with a word for its scale
       (``2.66 million``, ``8.75 billion``, ``1.23 trillion``), and in scientific notation from
       :data:`LARGE` up and below :data:`SMALL` (``3.8 × 10²⁵``, ``4.2 × 10⁻⁴``); no trailing
       zeros (``2``, not ``2.00``), and ``0``, never ``-0``;
+    - ``"amount"`` (a computed quantity: dollars, tonnes, megawatts): the same, but to
+      :data:`PROSE_DIGITS` significant figures even when it happens to be whole (``166,775`` →
+      ``167,000``);
     - ``"pct"``: a value already in percent, by the same rule, with its sign: ``41`` → ``41%``;
     - ``"fraction"``: a fraction of one as a percentage: ``0.371`` → ``37.1%``;
     - ``"year"`` or ``"seed"``: a whole number as its digits, never with a separator: ``2024``.
@@ -111,15 +114,16 @@ def prose(value: float | int, kind: str = "number", *, sign: bool = False) -> st
     else:
         if kind == "fraction":
             value *= 100
-        text = _figure(value) + ("%" if kind in ("pct", "fraction") else "")
+        exact = kind != "amount"
+        text = _figure(value, exact) + ("%" if kind in ("pct", "fraction") else "")
     return f"+{text}" if sign and value > 0 else text
 
 
-def _figure(value: float) -> str:
+def _figure(value: float, exact: bool) -> str:
     """The rule of :func:`prose` for a number."""
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e6:
+    if exact and value.is_integer() and abs(value) < 1e6:
         return f"{value:,.0f}"  # a count, or a figure given whole: as it is
     rounded = round_sig(value, PROSE_DIGITS)
     size = abs(rounded)
@@ -132,9 +136,9 @@ def _figure(value: float) -> str:
 
 
 def in_words(value: float, unit: str) -> str:
-    """``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``: the figure as
-    :func:`prose` writes it, then its unit."""
-    return f"{prose(value)} {unit}"
+    """``47.7 billion dollars``, ``585 million dollars``, ``12,500 dollars``: an amount as
+    :func:`prose` writes it (three significant figures), then its unit."""
+    return f"{prose(value, 'amount')} {unit}"
 
 
 def percent(fraction: float, decimals: int = 0, *, sign: bool = False) -> str:

@@ -44,8 +44,9 @@ def text_name(name: str) -> str:
 
 def kind_of(unit: str) -> str:
     """The kind of figure (:func:`gpufleet.formatting.prose`) a value in ``unit`` is, for the
-    numbers glued by unit (headlines): a fraction is written as a percentage."""
-    return "fraction" if unit == "fraction" else "number"
+    numbers glued by unit (headlines): a count as a number, a fraction as a percentage, anything
+    else (dollars, tonnes, megawatts) as a computed amount."""
+    return {"count": "number", "fraction": "fraction"}.get(unit, "amount")
 
 
 def number(name: str, value: object, *, kind: str = "number", sign: bool = False) -> float | int:
@@ -53,8 +54,9 @@ def number(name: str, value: object, *, kind: str = "number", sign: bool = False
     showing either; returns the plain number.
 
     The text is :func:`gpufleet.formatting.prose` of the number: ``kind`` says what the figure
-    is (``"pct"`` for a value in percent, ``"fraction"`` for a fraction written as a
-    percentage, ``"year"`` or ``"seed"``) and ``sign`` marks a difference. A number that is not
+    is (``"amount"`` for a computed quantity never written whole, ``"pct"`` for a value in
+    percent, ``"fraction"`` for a fraction written as a percentage, ``"year"`` or ``"seed"``)
+    and ``sign`` marks a difference. A number that is not
     finite has no text: a sentence that pastes it fails the build, naming it.
     """
     from myst_nb import glue
