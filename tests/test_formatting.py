@@ -130,6 +130,7 @@ def test_prose_writes_a_figure_by_one_rule(value, text):
         (59.322, "pct", False, "59.3%"),
         (0.35, "pct", False, "0.35%"),  # not "0%"
         (100.0, "pct", False, "100%"),
+        (1_038_462.5, "pct", False, "1,040,000%"),  # not "1.04 million%"
         (0.371068, "fraction", False, "37.1%"),
         (0.004, "fraction", False, "0.4%"),
         (-4.268, "pct", True, "-4.27%"),

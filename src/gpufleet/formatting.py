@@ -95,7 +95,8 @@ def prose(value: float | int, kind: str = "number", *, sign: bool = False) -> st
     - ``"amount"`` (a computed quantity: dollars, tonnes, megawatts): the same, but to
       :data:`PROSE_DIGITS` significant figures even when it happens to be whole (``166,775`` →
       ``167,000``);
-    - ``"pct"``: a value already in percent, by the same rule, with its sign: ``41`` → ``41%``;
+    - ``"pct"``: a value already in percent, by the same rule (but no word for its scale), with
+      its sign: ``41`` → ``41%``, ``1,040,000%``;
     - ``"fraction"``: a fraction of one as a percentage: ``0.371`` → ``37.1%``;
     - ``"year"`` or ``"seed"``: a whole number as its digits, never with a separator: ``2024``.
 
@@ -114,12 +115,12 @@ def prose(value: float | int, kind: str = "number", *, sign: bool = False) -> st
     else:
         if kind == "fraction":
             value *= 100
-        exact = kind != "amount"
-        text = _figure(value, exact) + ("%" if kind in ("pct", "fraction") else "")
+        share = kind in ("pct", "fraction")
+        text = _figure(value, exact=kind != "amount", words=not share) + ("%" if share else "")
     return f"+{text}" if sign and value > 0 else text
 
 
-def _figure(value: float, exact: bool) -> str:
+def _figure(value: float, *, exact: bool, words: bool) -> str:
     """The rule of :func:`prose` for a number."""
     if value == 0:
         return "0"
@@ -129,7 +130,7 @@ def _figure(value: float, exact: bool) -> str:
     size = abs(rounded)
     if size >= LARGE or size < SMALL:
         return scientific(value, PROSE_DIGITS, trim=True)
-    for scale, word in _SCALES:
+    for scale, word in _SCALES if words else ():
         if size >= scale:
             return f"{number(rounded / scale, PROSE_DIGITS)} {word}"
     return number(rounded, PROSE_DIGITS)
