@@ -43,9 +43,10 @@ def test_numbers_in_the_text_follow_the_parameters(site, site_changed):
     intro = _text((site_changed / "_build" / "html" / "book" / "intro.html").read_text())
     assert "would sustain about 175 EFLOP/s in training" in intro
     assert "defaults in 1 of the 7 assumptions of this page: mfu = 0.3" in changed
-    # Facility load: 783.15 MW of IT x PUE 1.3 = 1,018.1 MW; energy x 0.75 x 8,760 h.
+    # Facility load: 783.15 MW of IT x PUE 1.3 = 1,018.1 MW, written to three figures; energy
+    # x 0.75 x 8,760 h.
     power = _text((site_changed / "_build" / "html" / "book" / "power.html").read_text())
-    assert "the facility load peaks at 1,018 MW" in power
+    assert "the facility load peaks at 1,020 MW" in power
     assert "would use 6.69 TWh of electricity" in power
     # 350,000 H100 x 30,000 USD = 10.5 billion dollars.
     costs = _text((site_changed / "_build" / "html" / "book" / "costs.html").read_text())

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from gpufleet import formatting
 from gpufleet.build import site
 from gpufleet.errors import RunError
 from tests.conftest import GPUFLEET, copy_project, gpufleet
@@ -127,7 +128,8 @@ def test_an_incremental_build_writes_the_site_a_build_from_scratch_writes(projec
         facility_mw = results["facility_power_mw"]["value"]
         assert facility_mw == pytest.approx(1.3 / 1.08 * 845.8, rel=0.01)
         intro = (html / "book" / "intro.html").read_text()
-        assert f'<span class="pasted-text">{facility_mw:,.0f}</span> MW at the facility' in intro
+        shown = formatting.prose(facility_mw, "amount")  # 1,018.1 MW as the pages write it
+        assert f'<span class="pasted-text">{shown}</span> MW at the facility' in intro
         scratch = gpufleet(project_copy, "run", "--set", "pue=1.3", "--force", check=True)
         assert "building the site from scratch" in scratch.stdout
         assert tree_digest(html) == site
