@@ -77,12 +77,15 @@ def browser():
 
 #: What the machinery leaves on a page when a value is handed over wrong: a tuple where a
 #: number belongs (myst-nb read "200,000" as a literal), NumPy's or Python's reprs, an
-#: unresolved glue or reference, a traceback, Markdown inside a glued text.
+#: unresolved glue or reference, a traceback, Markdown inside a glued text, a number written
+#: with a format of its own rather than by gpufleet.formatting (Python's "1.23457e+06", "-0").
 MACHINERY = (
     r"\(\d+, \d+\)",
     r"np\.float",
     r"np\.int",
     r"\bnan\b",
+    r"\de[+-]\d\d",
+    r"(?<![\w.,])-0(?![\d.,])",
     r"\{glue",
     r"\?\?",
     r"Traceback",
