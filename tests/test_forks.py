@@ -26,11 +26,11 @@ STATE = {"touched_by": None}
 PREPARED = {"count": 0}
 
 
-def _run(jobs: int, task, tasks, **options) -> tuple[dict[int, object], dict[int, str]]:
+def _run(jobs: int, task, payloads, **options) -> tuple[dict[int, object], dict[int, str]]:
     done: dict[int, object] = {}
     failed: dict[int, str] = {}
-    with forks.Forks(jobs, task, **options) as workers:
-        workers.run(tasks, done.__setitem__, failed.__setitem__)
+    with forks.Forks(task, **options) as worker:
+        worker.run(payloads, done.__setitem__, failed.__setitem__, jobs=jobs)
     return done, failed
 
 
@@ -70,18 +70,27 @@ def _imported(index: int) -> bool:
 
 def test_the_worker_imports_the_modules_and_this_process_does_not():
     assert "colorsys" not in sys.modules
-    with forks.Forks(1, _imported, modules=("colorsys",)) as workers:
-        assert workers.ready() >= 0
+    with forks.Forks(_imported, modules=("colorsys",)) as worker:
+        assert worker.ready() >= 0
         done: dict[int, bool] = {}
-        workers.run([0], done.__setitem__, pytest.fail)
+        worker.run([0], done.__setitem__, pytest.fail)
     assert done == {0: True}
     assert "colorsys" not in sys.modules
 
 
 def test_a_module_that_cannot_be_imported_is_named():
-    with forks.Forks(1, _imported, modules=("gpufleet.no_such_module",)) as workers:
+    with forks.Forks(_imported, modules=("gpufleet.no_such_module",)) as worker:
         with pytest.raises(forks.TaskError, match="No module named 'gpufleet.no_such_module'"):
-            workers.ready()
+            worker.ready()
+
+
+def test_functions_named_as_text_are_found_in_the_worker():
+    """How the command starts the worker before it imports what the tasks need."""
+    done, failed = _run(2, "math:sqrt", [4.0, 9.0, 2.25], prepare="gc:collect")
+    assert done == {0: 2.0, 1: 3.0, 2: 1.5} and failed == {}
+    with forks.Forks("math:no_such_function") as worker:
+        with pytest.raises(forks.TaskError, match="no_such_function"):
+            worker.ready()
 
 
 def _mixed(index: int) -> str:
@@ -116,21 +125,23 @@ def _gone(pid: int) -> bool:
 
 def test_an_error_in_this_process_kills_the_worker_and_its_tasks(tmp_path, monkeypatch):
     monkeypatch.setenv("GPUFLEET_TEST_PIDS", str(tmp_path))
-    with pytest.raises(RuntimeError), forks.Forks(2, _slow) as workers:
-        giver = threading.Thread(target=workers.run, args=([0, 1], print, print), daemon=True)
+    with pytest.raises(RuntimeError), forks.Forks(_slow) as worker:
+        giver = threading.Thread(
+            target=worker.run, args=([0, 1], print, print), kwargs={"jobs": 2}, daemon=True
+        )
         giver.start()
         deadline = time.monotonic() + 30
         while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         tasks = [int(path.read_text()) for path in tmp_path.iterdir()]
-        assert len(tasks) == 2 and not any(_gone(pid) for pid in [workers.pid, *tasks])
+        assert len(tasks) == 2 and not any(_gone(pid) for pid in [worker.pid, *tasks])
         raise RuntimeError("stop")
     giver.join(timeout=10)
     assert not giver.is_alive()  # run() returns once the worker is gone
     deadline = time.monotonic() + 10
-    while not all(_gone(pid) for pid in [workers.pid, *tasks]) and time.monotonic() < deadline:
+    while not all(_gone(pid) for pid in [worker.pid, *tasks]) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert all(_gone(pid) for pid in [workers.pid, *tasks])
+    assert all(_gone(pid) for pid in [worker.pid, *tasks])
 
 
 def test_the_chapters_run_in_forks_are_byte_identical_to_those_run_in_kernels(site, tmp_path):

@@ -1,4 +1,4 @@
-"""The package's layers: imports only go down (model <- book <- build <- cli)."""
+"""The package's layers: imports only go down (model <- book <- build <- cli <- __main__)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ ALLOWED = {
     "book": {"errors", "formatting", "model"},
     "build": {"errors", "formatting", "model", "book"},
     "cli": {"errors", "formatting", "model", "book", "build"},
+    # The command's entry point: starts the notebooks' worker, then hands over to cli.
+    "__main__": {"build", "cli"},
 }
 
 
@@ -59,7 +61,7 @@ def test_the_package_has_three_layers_and_a_command():
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert folders == {"model", "book", "build"}
     modules = {p.stem for p in PACKAGE.glob("*.py")}
-    assert modules == {"__init__", "cli", "errors", "formatting"}
+    assert modules == {"__init__", "__main__", "cli", "errors", "formatting"}
 
 
 def test_an_upward_import_is_caught(tmp_path):

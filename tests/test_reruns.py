@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 
+import psutil
 import pytest
 
 from gpufleet import formatting
@@ -202,6 +203,34 @@ def test_sigterm_mid_run_leaves_the_site(project_copy):
     assert not (project_copy / "_build" / ".stage").exists()
     # The lock was released: the next run goes ahead.
     gpufleet(project_copy, "run", check=True)
+
+
+def _processes_of(root) -> list[psutil.Process]:
+    """Live processes whose command line names ``root`` (the command and what it forked)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = process.info["cmdline"] or []
+        if str(root) in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
+
+
+def test_the_command_leaves_no_worker_behind(project_copy):
+    """`gpufleet run` forks the notebooks' worker before anything else: used, unused (nothing
+    changed, bad input) or interrupted, it is gone when the command ends (stopped by the
+    command, or on its own when the command's end of its pipe closes)."""
+    assert gpufleet(project_copy, "run").returncode == 0  # nothing to run
+    assert gpufleet(project_copy, "run", "--set", "pue=high").returncode == 2
+    ran = gpufleet(project_copy, "run", "--force", "--only", "parameters", "--no-build")
+    assert ran.returncode == 0 and "parameters: executed" in ran.stdout
+    process = _start_run(project_copy)
+    _wait_for(process, "queued")
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    deadline = time.monotonic() + 10
+    while _processes_of(project_copy) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_of(project_copy) == []
 
 
 def test_concurrent_runs_do_not_interleave(project_copy):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from gpufleet.book import notebooks
-from gpufleet.build import provenance, results, runner
+from gpufleet.build import forks, provenance, results, runner
 from gpufleet.build.files import write_atomic
 from gpufleet.errors import InputError, RunError
 from gpufleet.formatting import number
@@ -54,6 +54,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         allow_mixed=args.allow_mixed,
         log=lambda line: print(line, flush=True),
+        worker=args.worker,
     )
     if args.timings:
         for phase, seconds in outcome.seconds.items():
@@ -342,8 +343,10 @@ def _terminate(signum, frame):
     raise Terminated
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, worker: forks.Forks | None = None) -> int:
+    """Run the command in ``argv``; ``worker``: the notebooks' worker, if already started."""
     args = parser().parse_args(argv)
+    args.worker = worker
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
@@ -363,8 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         return 143
 
 
-def run_and_exit() -> NoReturn:
+def run_and_exit(*, worker: forks.Forks | None = None) -> NoReturn:
     """The ``gpufleet`` command: :func:`main`, then exit without tearing the interpreter down.
+
+    ``worker``: the notebooks' worker, started before the imports (:mod:`gpufleet.__main__`);
+    stopped at the end if the command did not use it.
 
     A run leaves Sphinx's environment and a hundred imported packages in memory, and freeing
     them one object at a time at exit took a third of a second, for nothing. Threads that
@@ -372,9 +378,12 @@ def run_and_exit() -> NoReturn:
     flushed first. Output piped into a program that stops reading early ends the command quietly.
     """
     try:
-        code = main()
+        code = main(worker=worker)
     except BrokenPipeError:  # the reader stopped reading (`gpufleet params | head`)
         code = EXIT_BROKEN_PIPE
+    finally:
+        if worker is not None:
+            worker.close(kill=True)  # already stopped if the run used it
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()

@@ -35,8 +35,8 @@ HEAVY_MODULES = (
     "sphinx_jupyterbook_latex",
     "altair",
     "vl_convert",
-    "bs4",  # the theme reads its templates' HTML with these: soupsieve compiles its
-    "soupsieve",  # regular expressions on import, a few tenths of a second
+    "bs4",
+    "soupsieve",
 )
 
 #: The code languages the site shows (the chapters' code, the commands of the re-running
@@ -56,6 +56,12 @@ def warm() -> None:
     for language in LEXERS:
         with contextlib.suppress(ClassNotFound):
             get_lexer_by_name(language)
+    # The theme selects parts of each page's HTML with CSS selectors (bs4, soupsieve): the
+    # first selector compiled compiles soupsieve's own parser, about 0.15 s; any will do.
+    with contextlib.suppress(ImportError):
+        import soupsieve
+
+        soupsieve.compile("nav a.reference")
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpufleet.book.notebooks import SourceNotebook
-from gpufleet.build import forks, provenance
+from gpufleet.build import forks, notebook_worker, provenance
 from gpufleet.build.files import write_atomic
 from gpufleet.build.planning import Plan
 from gpufleet.errors import RunError
@@ -121,25 +121,44 @@ def _generated(cell: dict) -> bool:
     return RESET_TAG in tags or "injected-parameters" in tags
 
 
-def execute_one(
-    plan: Plan,
-    notebook: SourceNotebook,
-    into: Path,
-    inputs: str,
-    kernels: KernelPool | None = None,
-) -> Executed:
-    """Run one notebook with papermill into ``into``, recording what it was computed with
-    (on the data and code ``inputs``); a failure keeps it in _build/failed.
+@dataclass(frozen=True)
+class Job:
+    """What running one notebook takes, as plain data (it is sent to the worker that runs it):
+    the notebook, the project, the folder its executed copy goes to, the parameters injected
+    and what it is recorded as computed with."""
+
+    name: str
+    source: Path
+    root: Path
+    into: Path
+    parameters: dict[str, Value]
+    assumptions: provenance.Assumptions
+
+    @classmethod
+    def of(cls, plan: Plan, notebook: SourceNotebook, into: Path, inputs: str) -> Job:
+        """The job of running ``notebook`` as ``plan`` says, on the data and code ``inputs``."""
+        return cls(
+            notebook.name,
+            notebook.path,
+            plan.root,
+            into,
+            plan.parameters_for(notebook),
+            plan.assumptions_for(notebook, inputs),
+        )
+
+
+def execute_one(job: Job, kernels: KernelPool | None = None) -> Executed:
+    """Run one notebook with papermill into ``job.into``, recording what it was computed with;
+    a failure keeps it in _build/failed.
 
     With ``kernels``, in a Jupyter kernel from the pool (its namespace reset first); without,
     in this process (:mod:`gpufleet.build.inprocess`), which must be a fresh fork."""
     import nbformat
     import papermill
 
-    root = plan.root
-    scratch = into / f"{notebook.name}.ipynb"
-    parameters = plan.parameters_for(notebook)
-    source = nbformat.read(notebook.path, as_version=4)
+    root = job.root
+    scratch = job.into / f"{job.name}.ipynb"
+    source = nbformat.read(job.source, as_version=4)
     if kernels is not None:
         from gpufleet.build.kernels import with_reset
 
@@ -154,7 +173,7 @@ def execute_one(
         papermill.execute_notebook(
             source,
             str(scratch),
-            parameters=parameters,
+            parameters=job.parameters,
             cwd=str(root),
             kernel_name=KERNEL,
             progress_bar=False,
@@ -165,19 +184,20 @@ def execute_one(
     except Exception as error:
         if kernels is not None:
             kernels.discard()
-        kept = root / "_build" / "failed" / f"{notebook.name}.ipynb"
+        kept = root / "_build" / "failed" / f"{job.name}.ipynb"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if scratch.exists():
             os.replace(scratch, kept)
-        raise RunError(_failure_message(notebook.name, error, kept, root)) from None
-    executed = tidy_executed(json.loads(scratch.read_text(encoding="utf-8")), notebook.name)
-    provenance.record(executed, plan.assumptions_for(notebook, inputs))
+        raise RunError(_failure_message(job.name, error, kept, root)) from None
+    executed = tidy_executed(json.loads(scratch.read_text(encoding="utf-8")), job.name)
+    provenance.record(executed, job.assumptions)
     write_atomic(scratch, json.dumps(executed, indent=1, ensure_ascii=False) + "\n")
-    return Executed(notebook.name, time.perf_counter() - started, parameters)
+    return Executed(job.name, time.perf_counter() - started, job.parameters)
 
 
-#: What the chapters import, imported once before the workers fork (the book's helpers import
-#: the model, pandas and Altair); and what running a notebook in process needs.
+#: What the chapters import, imported once by the worker before it forks a process for each
+#: notebook (the book's helpers import the model, pandas and Altair); and what running a
+#: notebook in process needs.
 CHAPTER_MODULES = (
     "numpy",
     "pandas",
@@ -194,6 +214,25 @@ CHAPTER_MODULES = (
 )
 
 
+def prepare_worker() -> None:
+    """In the worker, once: import what the chapters import, and make the IPython shell."""
+    import importlib
+
+    for name in CHAPTER_MODULES:
+        importlib.import_module(name)
+    from gpufleet.build import inprocess
+
+    inprocess.shell()
+
+
+def run_job(job: Job) -> Executed:
+    """In a fork of the worker: run one notebook; its failure, described, for the runner."""
+    try:
+        return execute_one(job)
+    except RunError as error:
+        raise forks.TaskError(str(error)) from None
+
+
 def execute(
     plan: Plan,
     notebooks: Sequence[SourceNotebook],
@@ -204,16 +243,18 @@ def execute(
     log: Log = print,
     timings: dict[str, float] | None = None,
     kernels: bool = not forks.available(),
+    worker: forks.Forks | None = None,
     started: Callable[[], object] | None = None,
 ) -> list[Executed]:
     """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported.
 
     Each notebook runs in a fresh fork of a worker that has imported :data:`CHAPTER_MODULES`
-    (:mod:`gpufleet.build.forks`), or, with ``kernels`` (where the platform cannot fork), in a
-    Jupyter kernel. ``started`` is called once the worker is forked, while it imports (this
-    process may start threads from then on); not at all when there is no notebook to run.
-    ``timings``, if given, gets how long the worker took to be ready (its imports, or the
-    longest kernel start) under ``"workers ready"``.
+    (:mod:`gpufleet.build.forks`): ``worker`` if it was started already, a new one
+    otherwise; it is stopped when they are done. With ``kernels`` (where the platform cannot
+    fork), each runs in a Jupyter kernel instead. ``started`` is called once the worker is
+    forked, while it imports (this process may start threads from then on); not at all when
+    there is no notebook to run. ``timings``, if given, gets how long the worker took to be
+    ready (what was left of its imports, or the longest kernel start) under ``"workers ready"``.
     """
     if not notebooks:
         return []
@@ -221,12 +262,6 @@ def execute(
         return _execute_in_kernels(plan, notebooks, into, inputs, jobs, log, timings, started)
     done: list[Executed] = []
     errors: dict[int, str] = {}
-
-    def task(index: int) -> Executed:
-        try:
-            return execute_one(plan, notebooks[index], into, inputs)
-        except RunError as error:
-            raise forks.TaskError(str(error)) from None
 
     def finished(index: int, result: Executed) -> None:
         done.append(result)
@@ -236,21 +271,18 @@ def execute(
         name = notebooks[index].name
         errors[index] = why if why.startswith(f"notebook {name} ") else f"notebook {name}: {why}"
 
-    def prepare() -> None:
-        from gpufleet.build import inprocess
-
-        inprocess.shell()
-
-    with forks.Forks(jobs, task, modules=CHAPTER_MODULES, prepare=prepare) as workers:
+    with worker or notebook_worker.start() as running:
         if started is not None:
             started()  # while the worker imports
+        waiting = time.perf_counter()
         try:
-            ready = workers.ready()
+            running.ready()
         except forks.TaskError as error:
             raise RunError(f"the notebooks could not be run: {error}") from None
-        if timings is not None:
-            timings["workers ready"] = ready
-        workers.run(range(len(notebooks)), finished, failed)
+        if timings is not None:  # how long this run waited for it, however early it started
+            timings["workers ready"] = time.perf_counter() - waiting
+        jobs_to_run = [Job.of(plan, notebook, into, inputs) for notebook in notebooks]
+        running.run(jobs_to_run, finished, failed, jobs=jobs)
     if errors:
         raise RunError("\n".join(errors[index] for index in sorted(errors)))
     order = {nb.name: position for position, nb in enumerate(notebooks)}
@@ -277,7 +309,8 @@ def _execute_in_kernels(
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {
-                pool.submit(execute_one, plan, nb, into, inputs, kernels): nb for nb in notebooks
+                pool.submit(execute_one, Job.of(plan, nb, into, inputs), kernels): nb
+                for nb in notebooks
             }
             try:
                 for future, notebook in futures.items():

@@ -36,24 +36,35 @@ def available() -> bool:
     return hasattr(os, "fork")
 
 
-class Forks:
-    """A worker forked from this process that imports ``modules`` and runs ``task(index)`` for
-    each index it is given, each in a fork of itself, ``jobs`` at a time.
+#: A function, or where to find one once the worker has imported its modules: ``"module:name"``
+#: (so that this process need not import what the tasks need before forking).
+Function = Callable[..., Any] | str
 
-    ``prepare`` runs once in the worker after the imports (to set up what every task would
-    otherwise set up again). Use as a context manager: :meth:`run` gives the tasks out,
+
+def resolve(function: Function) -> Callable[..., Any]:
+    """The function itself, importing its module if it is named ``"module:name"``."""
+    if callable(function):
+        return function
+    module, _, name = function.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Forks:
+    """A worker forked from this process that imports ``modules``, runs ``prepare()`` and then
+    ``task(payload)`` for each payload it is given, each in a fork of itself.
+
+    ``task`` and ``prepare`` are functions or ``"module:name"`` (found in the worker). A payload
+    is anything that pickles. Use as a context manager: :meth:`run` gives the tasks out,
     :meth:`close` stops the worker (and kills it, with its tasks, when the block raised).
     """
 
     def __init__(
         self,
-        jobs: int,
-        task: Callable[[int], Any],
+        task: Function,
         *,
         modules: Iterable[str] = (),
-        prepare: Callable[[], None] | None = None,
+        prepare: Function | None = None,
     ) -> None:
-        self.jobs = max(1, jobs)
         #: How long the worker took to import ``modules`` and prepare, in seconds (once ready).
         self.import_seconds: float | None = None
         ours, theirs = Pipe()
@@ -85,27 +96,31 @@ class Forks:
 
     def run(
         self,
-        tasks: Sequence[int],
+        payloads: Sequence[Any],
         done: Callable[[int, Any], None],
         failed: Callable[[int, str], None],
+        *,
+        jobs: int = 1,
     ) -> None:
-        """Run every task; ``done(task, result)`` or ``failed(task, why)`` is called in this
-        process as each ends, in the order they end."""
+        """Run a task for every payload, ``jobs`` at a time; ``done(index, result)`` or
+        ``failed(index, why)`` is called in this process as each ends, in the order they end
+        (``index``: the payload's position)."""
         self.ready()
-        waiting = deque(tasks)
-        running = 0
+        waiting = deque(enumerate(payloads))
+        running: set[int] = set()
         while waiting or running:
-            while waiting and running < self.jobs:
-                self._connection.send(waiting.popleft())
-                running += 1
+            while waiting and len(running) < max(1, jobs):
+                index, payload = waiting.popleft()
+                self._connection.send((index, payload))
+                running.add(index)
             message = self._receive()
             if message is None:  # the worker has gone: nothing more will run
-                for task in waiting:
-                    failed(task, "the process running the tasks stopped")
+                for index in sorted(running) + [index for index, _ in waiting]:
+                    failed(index, "the process running the tasks stopped")
                 return
-            task, outcome, value = message
-            running -= 1
-            (done if outcome == "done" else failed)(task, value)
+            index, outcome, value = message
+            running.discard(index)
+            (done if outcome == "done" else failed)(index, value)
 
     def _receive(self) -> tuple | None:
         try:
@@ -130,7 +145,7 @@ class Forks:
 
 
 def _serve(
-    parent: Connection, task: Callable[[int], Any], modules: tuple[str, ...], prepare
+    parent: Connection, task: Function, modules: tuple[str, ...], prepare: Function | None
 ) -> None:
     """The worker: import, then fork a process for each task sent, and report each outcome."""
     code = 0
@@ -142,8 +157,9 @@ def _serve(
         try:
             for name in modules:
                 importlib.import_module(name)
+            task = resolve(task)
             if prepare is not None:
-                prepare()
+                resolve(prepare)()
         except Exception as error:  # noqa: BLE001 - reported to the parent
             parent.send(("failed", _named(error)))
             raise
@@ -155,13 +171,14 @@ def _serve(
             for ready in wait([parent, *running] if accepting else list(running)):
                 if ready is parent:
                     try:
-                        index = parent.recv()
+                        message = parent.recv()
                     except EOFError:  # the parent has gone
-                        index = None
-                    if index is None:
+                        message = None
+                    if message is None:
                         accepting = False
                     else:
-                        reader, pid = _start(task, index, parent)
+                        index, payload = message
+                        reader, pid = _start(task, payload, parent)
                         running[reader] = (pid, index)
                 else:
                     pid, index = running.pop(ready)
@@ -172,8 +189,8 @@ def _serve(
         os._exit(code)
 
 
-def _start(task: Callable[[int], Any], index: int, parent: Connection) -> tuple[Connection, int]:
-    """Fork a process that runs ``task(index)`` and sends its outcome down a pipe of its own."""
+def _start(task: Callable[[Any], Any], payload: Any, parent: Connection) -> tuple[Connection, int]:
+    """Fork a process that runs ``task(payload)`` and sends its outcome down a pipe of its own."""
     reader, writer = Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the task's own process
@@ -182,7 +199,7 @@ def _start(task: Callable[[int], Any], index: int, parent: Connection) -> tuple[
         code = 0
         try:
             try:
-                outcome: tuple[str, Any] = ("done", task(index))
+                outcome: tuple[str, Any] = ("done", task(payload))
             except Exception as error:  # noqa: BLE001 - reported to the parent, by name
                 outcome = ("failed", str(error) if isinstance(error, TaskError) else _named(error))
             writer.send(outcome)

@@ -25,6 +25,7 @@ from gpufleet.book.notebooks import SourceNotebook
 from gpufleet.build import provenance
 from gpufleet.build.execution import execute
 from gpufleet.build.files import write_atomic
+from gpufleet.build.forks import Forks
 from gpufleet.build.planning import Plan, plan
 from gpufleet.build.provenance import Assumptions, Difference
 from gpufleet.build.site import build, prepare, publish, repository_url, stage_sources
@@ -236,12 +237,14 @@ def run(
     force: bool = False,
     allow_mixed: bool = False,
     log: Log = print,
+    worker: Forks | None = None,
 ) -> Outcome:
     """Execute what changed, build into a staging folder, then publish; all or nothing.
 
     A run that ``--only`` would leave with chapters on other assumptions is refused before
     anything runs (:class:`MixedRunError`), unless ``allow_mixed``: then the site says so on
-    every page left behind and in the introduction.
+    every page left behind and in the introduction. ``worker``: the notebooks' worker, if
+    the command started it already (:mod:`gpufleet.build.notebook_worker`).
     """
     root = the_plan.root
     clock = _Clock()
@@ -289,6 +292,7 @@ def run(
                 jobs=jobs,
                 log=log,
                 timings=timings,
+                worker=worker,
                 started=start_preparing if build_site else None,
             )
             clock.lap("notebooks")
