@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from importlib.metadata import version
 
 import altair as alt
 import pytest
 
+from gpufleet.build.site import vega_bundle
 from tests.conftest import REPOSITORY, gpufleet
 
 PAGES = [
@@ -189,3 +191,25 @@ def test_the_latex_cache_decodes_as_latexcodec_does_and_keeps_it(tmp_path):
     fresh = _LatexCache()
     fresh.load(tmp_path)
     assert fresh.decoded == {}
+
+
+def test_the_vega_bundle_is_kept_for_the_installed_altair(tmp_path):
+    """A build reuses the bundle and versions kept for the Altair installed, without importing
+    Altair; a record for another Altair is made again."""
+    (tmp_path / "vega-bundle.js").write_text("kept bundle")
+    record = {"altair": version("altair"), "versions": {"vega_version": "kept"}}
+    (tmp_path / "vega-versions.json").write_text(json.dumps(record))
+    assert vega_bundle(tmp_path) == (tmp_path / "vega-bundle.js", {"vega_version": "kept"})
+    assert (tmp_path / "vega-bundle.js").read_text() == "kept bundle"
+
+    record["altair"] = "0.0.1"
+    (tmp_path / "vega-versions.json").write_text(json.dumps(record))
+    bundle, versions = vega_bundle(tmp_path)
+    assert versions == {
+        "vega_version": alt.VEGA_VERSION,
+        "vegalite_version": alt.VEGALITE_VERSION,
+        "vegaembed_version": alt.VEGAEMBED_VERSION,
+    }
+    assert bundle.read_text().startswith(f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION}")
+    assert bundle.stat().st_size > 500_000
+    assert json.loads((tmp_path / "vega-versions.json").read_text())["altair"] == version("altair")

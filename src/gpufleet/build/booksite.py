@@ -33,8 +33,6 @@ HEAVY_MODULES = (
     "sphinx_external_toc",
     "sphinx_multitoc_numbering",
     "sphinx_jupyterbook_latex",
-    "altair",
-    "vl_convert",
     "bs4",
     "soupsieve",
 )

@@ -13,6 +13,7 @@ leaves the previous site as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,38 +32,45 @@ from gpufleet.model import data as _data
 Log = Callable[[str], None]
 
 
-def vega_bundle(cache: Path) -> Path:
-    """The Vega libraries as one script, for the version Altair uses, kept in ``cache``.
+def vega_bundle(cache: Path) -> tuple[Path, dict[str, str]]:
+    """The Vega libraries as one script, for the versions Altair uses, and those versions;
+    kept in ``cache`` for the installed Altair.
 
     Altair's HTML output loads vega, vega-lite and vega-embed from a CDN unless
     ``window.VEGA_DEBUG`` names their versions; the bundle sets ``window.vega*``. Making it
-    takes vl-convert about a second, so it is kept for the next build.
+    takes vl-convert about a second, and importing Altair to learn the versions a few tenths:
+    both are kept, under the installed Altair's version, for the next build.
     """
+    from importlib.metadata import version
+
+    kept, about = cache / "vega-bundle.js", cache / "vega-versions.json"
+    installed = version("altair")
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        record = json.loads(about.read_text(encoding="utf-8"))
+        if record["altair"] == installed and kept.is_file():
+            return kept, record["versions"]
     import altair as alt
+    import vl_convert
 
-    stamp = f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION} (generated; do not edit) */\n"
-    kept = cache / "vega-bundle.js"
-    if not kept.is_file() or not kept.read_text(encoding="utf-8").startswith(stamp):
-        import vl_convert
-
-        major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
-        source = vl_convert.javascript_bundle(vl_version=f"v{major_minor}")
-        write_atomic(kept, stamp + "(function () {\n" + source + "\n})();\n")
-    return kept
-
-
-def vendor_vega(static: Path, cache: Path) -> None:
-    """Put the Vega libraries (:func:`vega_bundle`) in a ``_static`` folder, with the setting
-    that tells Altair's charts they are there, so charts render with no other host."""
-    import altair as alt
-
-    static.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(vega_bundle(cache), static / "vega-bundle.js")
     versions = {
         "vega_version": alt.VEGA_VERSION,
         "vegalite_version": alt.VEGALITE_VERSION,
         "vegaembed_version": alt.VEGAEMBED_VERSION,
     }
+    stamp = f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION} (generated; do not edit) */\n"
+    major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
+    source = vl_convert.javascript_bundle(vl_version=f"v{major_minor}")
+    write_atomic(kept, stamp + "(function () {\n" + source + "\n})();\n")
+    write_atomic(about, json.dumps({"altair": installed, "versions": versions}, sort_keys=True))
+    return kept, versions
+
+
+def vendor_vega(static: Path, cache: Path) -> None:
+    """Put the Vega libraries (:func:`vega_bundle`) in a ``_static`` folder, with the setting
+    that tells Altair's charts they are there, so charts render with no other host."""
+    static.mkdir(parents=True, exist_ok=True)
+    bundle, versions = vega_bundle(cache)
+    shutil.copy2(bundle, static / "vega-bundle.js")
     config = (
         "/* Tells Altair's chart loader that the Vega libraries are already on the page "
         "(generated; do not edit). */\n"
