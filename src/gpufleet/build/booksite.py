@@ -48,6 +48,13 @@ def warm() -> None:
     for name in HEAVY_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # Sphinx loads its own extensions (builders, domains, transforms) when an app is made.
+    with contextlib.suppress(ImportError):
+        from sphinx import application
+
+        for name in (*application.builtin_extensions, *application._first_party_extensions):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
