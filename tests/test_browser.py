@@ -168,7 +168,8 @@ def test_chart_has_tooltips(served, browser):
 
 
 def test_an_explorer_follows_its_slider_to_the_models_value(served, browser, project):
-    """Moving a slider on the power page shows the yearly energy the package computes."""
+    """Moving a slider, then picking an option, on the power page shows the yearly energy the
+    package computes for that setting."""
     from gpufleet.model import headlines
     from gpufleet.model.params import defaults
 
@@ -194,6 +195,18 @@ def test_an_explorer_follows_its_slider_to_the_models_value(served, browser, pro
         page.wait_for_timeout(300)
         moved = headlines.compute_all({**default, "avg_power_fraction": float(value)}, project)
         assert readout.text_content() == f"{moved['annual_energy_twh']:,.2f}", position
+    # The second assumption is a choice: a selector, its options in words.
+    selector = panel.locator("select").first
+    labels = selector.evaluate("el => [...el.options].map(o => o.textContent)")
+    assert "memory capacity" in labels and "dense BF16 throughput" in labels
+    selector.select_option(label="memory capacity")
+    page.wait_for_timeout(300)
+    picked = headlines.compute_all(
+        {**default, "avg_power_fraction": float(value), "equivalence_metric": "memory_capacity"},
+        project,
+    )
+    assert readout.text_content() == f"{picked['annual_energy_twh']:,.2f}"
+    assert picked["annual_energy_twh"] != moved["annual_energy_twh"]
     page.close()
 
 

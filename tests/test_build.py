@@ -213,3 +213,24 @@ def test_the_vega_bundle_is_kept_for_the_installed_altair(tmp_path):
     assert bundle.read_text().startswith(f"/* vega bundle for vega-lite {alt.VEGALITE_VERSION}")
     assert bundle.stat().st_size > 500_000
     assert json.loads((tmp_path / "vega-versions.json").read_text())["altair"] == version("altair")
+
+
+def test_no_sentence_names_a_parameter_by_its_code_name_alone(site, project):
+    """A reader reads an assumption's label; its code name may follow in brackets, or be shown
+    as code (the parameters page), never stand in a sentence in its place."""
+    from bs4 import BeautifulSoup
+
+    names = [name for name in project.parameters if "_" in name]
+    bare = re.compile(r"(?<![\w(`])(" + "|".join(map(re.escape, names)) + r")(?![\w)`])")
+    found = []
+    for page in sorted((site / "_build" / "html" / "book").glob("*.html")):
+        main = BeautifulSoup(page.read_text(), "html.parser").select_one("main")
+        for hidden in main.select("code, pre, script, style, .cell_input, details"):
+            hidden.decompose()
+        for element in main.select("p, li, td, th, h1, h2, h3, figcaption"):
+            text = element.get_text(" ", strip=True)
+            found += [
+                f"{page.name}: …{text[max(0, m.start() - 40) : m.end()]}"
+                for m in bare.finditer(text)
+            ]
+    assert found == []

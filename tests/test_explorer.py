@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gpufleet.book import explorer
@@ -59,17 +60,71 @@ def test_a_value_no_fine_step_reaches_stays_in_range(project):
     assert 1.3 - s.step < positions[-1] <= 1.3 + 1e-12
 
 
-def test_the_sliders_are_what_moves_the_number_most(project):
+def test_the_controls_are_what_moves_the_number_most(project):
+    """The yearly energy moves most with the average draw, then with what an H100 equivalent
+    measures (a choice): a slider for the first, a selector for the second."""
     values = defaults(project)
     moves = sensitivity.one_at_a_time(
         lambda v: headlines.compute_all(v, project)["annual_energy_twh"], values, project
     )
-    chosen = explorer.choose(moves, project)
-    assert 1 <= len(chosen) <= 2
-    assert chosen[0] == next(
-        name for name in moves["parameter"] if project.parameters[name].type != "choice"
-    )
-    assert all(project.parameters[name].type != "choice" for name in chosen)
+    ranked = list(moves["parameter"][:2])
+    assert ranked == ["avg_power_fraction", "equivalence_metric"]
+    assert explorer.choose(moves, project) == ranked
+
+
+def test_a_chart_needs_a_number_to_draw_against(project):
+    """When the top assumptions are all choices, the first numeric one is taken, first."""
+    moves = pd.DataFrame({"parameter": ["equivalence_metric", "remainder_gpu", "pue", "mfu"]})
+    assert explorer.choose(moves, project) == ["pue", "equivalence_metric"]
+    assert explorer.choose(moves, project, count=3) == [
+        "pue",
+        "equivalence_metric",
+        "remainder_gpu",
+    ]
+
+
+def test_a_choice_offers_the_options_that_hold_with_the_other_values(project):
+    values = defaults(project)
+    metric = explorer.choice(project.parameters["equivalence_metric"], values, project)
+    assert metric.value == metric.default == "bf16_dense"
+    assert metric.words[metric.options.index("memory_bandwidth")] == "memory bandwidth"
+    # The A100 that makes up the remainder has no FP8 figure: FP8 is then not offered.
+    a100 = project.accelerators["a100_sxm_80gb"]
+    assert a100.fp8_dense_tflops is None
+    assert "fp8_dense" not in metric.options
+    assert set(metric.options) == {"bf16_dense", "memory_bandwidth", "memory_capacity"}
+    gpu = explorer.choice(project.parameters["remainder_gpu"], values, project)
+    assert gpu.words == tuple(project.accelerators[o].name for o in gpu.options)
+
+
+def test_the_grid_with_a_choice_equals_a_direct_evaluation(project):
+    values = defaults(project)
+    names = ["avg_power_fraction", "equivalence_metric"]
+    frame, controls = explorer.grid(values, project, "annual_energy_twh", names)
+    slider, metric = controls
+    assert isinstance(slider, explorer.Slider) and isinstance(metric, explorer.Choice)
+    assert set(frame["equivalence_metric"]) == set(metric.options)
+    assert len(frame) == len(slider.values()) * len(metric.options) <= explorer.MAX_ROWS
+    for option in metric.options:
+        for fraction in (slider.values()[0], values["avg_power_fraction"], slider.values()[-1]):
+            row = frame[
+                (frame["equivalence_metric"] == option)
+                & np.isclose(frame["avg_power_fraction"], fraction)
+            ]
+            direct = headlines.compute_all(
+                {**values, "avg_power_fraction": fraction, "equivalence_metric": option}, project
+            )["annual_energy_twh"]
+            assert len(row) == 1
+            assert row["annual_energy_twh"].iloc[0] == pytest.approx(direct, rel=1e-5)
+    at_default = frame[
+        (frame["equivalence_metric"] == "bf16_dense")
+        & np.isclose(frame["avg_power_fraction"], 0.75)
+    ]["annual_energy_twh"].iloc[0]
+    other = frame[
+        (frame["equivalence_metric"] == "memory_capacity")
+        & np.isclose(frame["avg_power_fraction"], 0.75)
+    ]["annual_energy_twh"].iloc[0]
+    assert other != at_default  # the choice moves the number
 
 
 def test_the_table_is_small_enough_for_a_page(project):

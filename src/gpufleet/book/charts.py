@@ -228,7 +228,7 @@ def ranking(
 
 def explorer(
     frame: pd.DataFrame,
-    sliders: Sequence,
+    controls: Sequence,
     *,
     output: str,
     title: str,
@@ -236,13 +236,17 @@ def explorer(
     unit: str,
     value_format: str,
 ) -> alt.VConcatChart:
-    """A panel a reader plays with: a slider per assumption, a readout of ``output`` for the
-    sliders' setting, and ``output`` against the first assumption with the others held.
+    """A panel a reader plays with: a slider per numeric assumption and a selector per
+    discrete one, a readout of ``output`` for their setting, and ``output`` against the first
+    slider's assumption with the others held.
 
-    ``frame`` is :func:`gpufleet.book.explorer.grid`'s table: every value shown is looked up
-    in it, nothing is computed in the page. Each slider spans the assumption's sourced range
-    and says where the report's default lies.
+    ``frame`` and ``controls`` are :func:`gpufleet.book.explorer.grid`'s: every value shown is
+    looked up in the table, nothing is computed in the page. Each slider spans the
+    assumption's sourced range, each selector offers the options that hold, and both say
+    what the report's default is.
     """
+    sliders = [c for c in controls if hasattr(c, "step")]
+    choices = [c for c in controls if not hasattr(c, "step")]
     params = [
         alt.param(
             name=s.name,
@@ -256,13 +260,28 @@ def explorer(
             ),
         )
         for s in sliders
+    ] + [
+        alt.param(
+            name=c.name,
+            value=c.value,
+            bind=alt.binding_select(
+                options=list(c.options),
+                labels=list(c.words),
+                name=f"{c.label} (default {c.words[c.options.index(c.default)]}) "
+                if c.default in c.options
+                else f"{c.label} ",
+            ),
+        )
+        for c in choices
     ]
 
-    def near(s) -> str:
-        return f"abs(datum['{s.name}'] - {s.name}) < {s.step / 2}"
+    def at(control) -> str:
+        if control in choices:
+            return f"datum['{control.name}'] == {control.name}"
+        return f"abs(datum['{control.name}'] - {control.name}) < {control.step / 2}"
 
-    first, others = sliders[0], sliders[1:]
-    at_setting = " && ".join(near(s) for s in sliders)
+    first, others = sliders[0], [*sliders[1:], *choices]
+    at_setting = " && ".join(at(c) for c in controls)
     readout = (
         alt.Chart(frame)
         .transform_filter(at_setting)
@@ -277,7 +296,7 @@ def explorer(
             width=WIDTH, height=44, title=alt.TitleParams(f"{quantity} ({unit})", fontSize=12)
         )
     )
-    held = alt.Chart(frame).transform_filter(" && ".join(near(s) for s in others) or "true")
+    held = alt.Chart(frame).transform_filter(" && ".join(at(c) for c in others) or "true")
     x = alt.X(f"{first.name}:Q", title=f"{first.label} ({first.unit})", scale=alt.Scale(zero=False))
     y = alt.Y(f"{output}:Q", title=f"{quantity} ({unit})", scale=alt.Scale(zero=False))
     curve = held.mark_line(color=PALETTE[0]).encode(
@@ -304,7 +323,7 @@ def explorer(
         alt.layer(curve, default, here).properties(width=WIDTH, height=200),
         title=alt.TitleParams(
             title,
-            subtitle="Move the sliders under the chart; the dashed line is the report's default",
+            subtitle="Move the controls under the chart; the dashed line is the report's default",
         ),
     ).add_params(*params)
 

@@ -2,20 +2,24 @@
 
 The page has no kernel, so nothing is computed in the browser: :func:`grid` evaluates the
 headline with the package's own function (:func:`gpufleet.model.headlines.compute_all`, given
-arrays) at every combination of a few values of each assumption, and the chart
+arrays) at every combination of a few values of each numeric assumption (a :class:`Slider`)
+and every option of each discrete one (a :class:`Choice`), and the chart
 (:func:`gpufleet.book.charts.explorer`) only looks the reader's setting up in that table.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from gpufleet.model.data import Parameter, ProjectData
+from gpufleet.errors import InputError
+from gpufleet.model.data import METRIC_LABELS, Parameter, ProjectData
 from gpufleet.model.headlines import compute_all
+from gpufleet.model.params import validate
 
 #: Steps a slider takes across its range: at least enough to move smoothly, at most what
 #: keeps two sliders' table to a few hundred rows (tens of KB on the page).
@@ -83,15 +87,66 @@ def slider(param: Parameter, value: float, most: int = STEPS[1]) -> Slider:
     )
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A discrete assumption a reader can pick: the options that hold with the chapter's
+    other values, each also in words."""
+
+    name: str
+    label: str
+    options: tuple[str, ...]
+    words: tuple[str, ...]
+    default: str  # the report's default
+    value: str  # the value the chapter ran with
+
+
+def option_words(param: Parameter, option: str, project: ProjectData) -> str:
+    """A choice's option as a reader reads it: ``dense FP8 throughput``, ``AMD MI300X``."""
+    if param.name == "equivalence_metric":
+        return METRIC_LABELS.get(option, option)
+    if option in project.accelerators:
+        return project.accelerators[option].name
+    return option.replace("_", " ")
+
+
+def choice(param: Parameter, values: Mapping[str, object], project: ProjectData) -> Choice:
+    """The options of ``param`` a reader may pick with ``values`` for every other assumption
+    (an option the other values rule out, such as a GPU without the figure the metric
+    counts, is left out)."""
+    options = []
+    for option in param.choices:
+        try:
+            validate({**values, param.name: option}, project)
+        except InputError:
+            continue
+        options.append(option)
+    value = str(values[param.name])
+    return Choice(
+        param.name,
+        param.label,
+        tuple(options),
+        tuple(option_words(param, option, project) for option in options),
+        default=str(param.default),
+        value=value,
+    )
+
+
+def _movable(param: Parameter) -> bool:
+    if param.type == "choice":
+        return len(param.choices) > 1
+    return param.low is not None and param.high is not None and param.low < param.high
+
+
 def choose(moves: pd.DataFrame, project: ProjectData, count: int = 2) -> list[str]:
-    """The numeric assumptions that move a number most (from a sensitivity table, largest
-    swing first), the ones a reader would want to move."""
-    names = []
-    for name in moves["parameter"]:
-        param = project.parameters[name]
-        if param.type != "choice" and param.low is not None and param.low < param.high:
-            names.append(name)
-    return names[:count]
+    """The assumptions that move a number most (from a sensitivity table, largest swing
+    first), the ones a reader would want to move: numeric ones first, since the chart draws
+    the number against the first, and one of them at least."""
+    names = [name for name in moves["parameter"] if _movable(project.parameters[name])]
+    picked = names[:count]
+    numeric = [name for name in names if project.parameters[name].type != "choice"]
+    if numeric and not set(numeric) & set(picked):
+        picked = [numeric[0], *picked[: count - 1]]
+    return sorted(picked, key=lambda name: project.parameters[name].type == "choice")
 
 
 def grid(
@@ -99,14 +154,22 @@ def grid(
     project: ProjectData,
     output: str,
     names: Sequence[str],
-) -> tuple[pd.DataFrame, list[Slider]]:
-    """Headline ``output`` at every combination of the sliders for ``names``, the other
-    assumptions as in ``values``; one row per combination."""
+) -> tuple[pd.DataFrame, list[Slider | Choice]]:
+    """Headline ``output`` at every combination of the sliders and choices for ``names``, the
+    other assumptions as in ``values``; one row per combination, and the controls."""
+    choices = [
+        choice(project.parameters[name], values, project)
+        for name in names
+        if project.parameters[name].type == "choice"
+    ]
+    numeric = [name for name in names if project.parameters[name].type != "choice"]
+    settings = list(itertools.product(*[c.options for c in choices]))
+    budget = MAX_ROWS // len(settings)
     sliders: list[Slider] = []
-    for name in names:  # later sliders are coarser, so that the table stays small
+    for name in numeric:  # later sliders are coarser, so that the table stays small
         rows = int(np.prod([len(s.values()) for s in sliders]))
         most = max(
-            STEPS[0], min(STEPS[1], MAX_ROWS // rows // STEPS[0] ** (len(names) - len(sliders) - 1))
+            STEPS[0], min(STEPS[1], budget // rows // STEPS[0] ** (len(numeric) - len(sliders) - 1))
         )
         sliders.append(slider(project.parameters[name], float(values[name]), most))
     mesh = np.meshgrid(*[s.values() for s in sliders], indexing="ij")
@@ -114,10 +177,18 @@ def grid(
     for s in sliders:  # whole numbers stay whole
         if project.parameters[s.name].type == "int":
             columns[s.name] = np.round(columns[s.name])
-    result = compute_all({**values, **columns}, project)[output]
-    frame = pd.DataFrame(columns)
-    frame[output] = np.broadcast_to(np.asarray(result, dtype=float), len(frame))
-    return frame.apply(_significant), sliders
+    parts = []
+    for setting in settings:
+        picked = {c.name: option for c, option in zip(choices, setting, strict=True)}
+        result = compute_all({**values, **columns, **picked}, project)[output]
+        part = pd.DataFrame(columns).apply(_significant)
+        for name, option in picked.items():
+            part[name] = option
+        part[output] = _significant(
+            pd.Series(np.broadcast_to(np.asarray(result, dtype=float), len(part)))
+        )
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True), [*sliders, *choices]
 
 
 def _significant(column: pd.Series) -> pd.Series:

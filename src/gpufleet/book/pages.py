@@ -96,7 +96,7 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
         rows.append([f"{param.label} (`{param.name}`)", default, plausible, cite(param.source)])
         notes.append(
             f"- **{param.label}** (`{param.name}`; {allowed(param)}): {param.description}."
-            + (f" {param.note}." if param.note else "")
+            + (f" {_names_as_code(param.note, project)}." if param.note else "")
             + f" Used by: {chapters or 'no chapter yet'}."
         )
     table = markdown_table(["assumption", "default", "sourced range", "source"], rows)
@@ -105,6 +105,17 @@ def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) ->
         + "\n\n**Each assumption, its sources and the ends of its range:**\n\n"
         + "\n".join(notes)
     )
+
+
+def _names_as_code(text: str, project: ProjectData) -> str:
+    """``text`` with each parameter name it mentions written as code: a note in the registry
+    may name another parameter (``must be at least h100_count``), which a reader should see
+    as a name, not a word."""
+    names = sorted((n for n in project.parameters if "_" in n), key=len, reverse=True)
+    if not names:
+        return text
+    pattern = re.compile(r"(?<![\w`])(" + "|".join(map(re.escape, names)) + r")(?![\w`])")
+    return pattern.sub(r"`\1`", text)
 
 
 def facts_markdown(project: ProjectData) -> str:
