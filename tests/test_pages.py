@@ -1,8 +1,64 @@
-"""What the pages' tables and notes write, from the registry."""
+"""How the pages write a parameter: its label inside a sentence, the names in its notes."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from gpufleet.book import pages
+from gpufleet.build import provenance
+from gpufleet.build.provenance import Assumptions
+
+
+def _labelled(project, label, name="pue"):
+    return dataclasses.replace(project.parameters[name], label=label)
+
+
+@pytest.mark.parametrize(
+    ("label", "in_sentence"),
+    [
+        # An ordinary first word is lower-cased.
+        ("Power usage effectiveness", "power usage effectiveness"),
+        ("Model FLOPs utilization in training", "model FLOPs utilization in training"),
+        ("Network's share of IT hardware cost", "network's share of IT hardware cost"),
+        # An acronym or a name written with capitals keeps them.
+        ("NVIDIA H100 GPUs at the end of 2024", "NVIDIA H100 GPUs at the end of 2024"),
+        ("GPU-hours of the training run", "GPU-hours of the training run"),
+        ("GPUs one training job spans", "GPUs one training job spans"),
+        ("H100 count", "H100 count"),
+        # A proper noun of two capitalised words keeps its capital.
+        ("Monte Carlo samples", "Monte Carlo samples"),
+        ("Monte Carlo random seed", "Monte Carlo random seed"),
+        ("Research SuperCluster size", "Research SuperCluster size"),
+        # A one-word label.
+        ("Seed", "seed"),
+        ("PUE", "PUE"),
+    ],
+)
+def test_a_label_in_a_sentence_lowers_only_an_ordinary_first_word(project, label, in_sentence):
+    param = _labelled(project, label)
+    assert pages.label_in_sentence(param, with_name=False) == in_sentence
+    assert pages.label_in_sentence(param) == f"{in_sentence} (pue)"
+
+
+def test_no_label_of_the_registry_reads_as_a_broken_proper_noun(project):
+    """Lower-casing a first word must never leave "monte Carlo": a lower-case word followed by
+    a capitalised one."""
+    for param in project.parameters.values():
+        words = pages.label_in_sentence(param, with_name=False).split()
+        if len(words) > 1 and words[0].islower():
+            second = words[1]
+            assert not (second[:1].isupper() and second[1:2].islower()), param.label
+
+
+def test_the_introductions_assumptions_keep_monte_carlo_whole(project):
+    takes = {"uncertainty": ["samples", "seed"]}
+    changed = {"uncertainty": Assumptions({"samples": 1000, "seed": 7})}
+    text = provenance.intro_text(changed, takes, project)
+    assert "Monte Carlo samples (samples) = 1,000" in text
+    assert "Monte Carlo random seed (seed) = 7" in text
+    assert "monte Carlo" not in text
 
 
 def test_a_note_shows_the_parameters_it_names_as_code(project):

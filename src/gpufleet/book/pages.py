@@ -52,12 +52,24 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
+def _capitalised(word: str) -> bool:
+    """``Carlo``, ``SuperCluster``: a word written with a capital, not an acronym (``FLOPs``,
+    ``IT``, ``H100``)."""
+    return word[:1].isupper() and word[1:2].islower()
+
+
 def label_in_sentence(param: Parameter, *, with_name: bool = True) -> str:
     """A parameter's label as it reads inside a sentence, with its name:
-    ``average draw as a share of peak (avg_power_fraction)``; acronyms keep their capitals."""
+    ``average draw as a share of peak (avg_power_fraction)``.
+
+    Only an ordinary first word is lower-cased: an acronym or a name with capitals inside it
+    keeps them (``NVIDIA H100 GPUs``, ``GPU-hours``), and so does the first word of a proper
+    noun, a capitalised word followed by another (``Monte Carlo samples``)."""
     words = param.label
-    if len(words) > 1 and words[1].islower():
-        words = words[0].lower() + words[1:]
+    first, *rest = words.split(" ")
+    ordinary = _capitalised(first) and first[1:].islower()
+    if ordinary and not (rest and _capitalised(rest[0])):
+        words = first[0].lower() + words[1:]
     return f"{words} ({param.name})" if with_name else words
 
 
