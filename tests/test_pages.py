@@ -1,4 +1,5 @@
-"""How the pages write a parameter: its label inside a sentence, the names in its notes."""
+"""How the pages write a parameter: its label inside a sentence, its value with its unit,
+the names in its notes."""
 
 from __future__ import annotations
 
@@ -76,3 +77,25 @@ def test_the_parameters_page_writes_the_names_in_notes_as_code(project):
     text = pages.parameters_markdown(project, {})
     assert "made up by `remainder_gpu`" in text
     assert "made up by remainder_gpu" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("checkpoint_write_minutes", 1, "1 minute"),
+        ("checkpoint_write_minutes", 1.0, "1 minute"),
+        ("checkpoint_write_minutes", 2, "2 minutes"),
+        ("checkpoint_write_minutes", 0.5, "0.5 minutes"),
+        ("checkpoint_write_minutes", 0, "0 minutes"),
+        ("useful_life_years", 1, "1 year"),
+        ("useful_life_years", 5.5, "5.5 years"),
+        ("training_gpu_hours", 1, "1 hour"),
+        ("h100_server_price_usd", 1, "1 USD"),
+        ("training_gpu_power_w", 1, "1 W"),
+        ("h100_count", 1, "1"),
+        ("seed", 2024, "2024"),
+        ("remainder_gpu", "mi300x", "`mi300x`"),
+    ],
+)
+def test_a_value_with_its_unit_is_singular_for_one(project, name, value, shown):
+    assert pages.value_with_unit(project.parameters[name], value) == shown

@@ -83,8 +83,18 @@ def value_with_unit(param: Parameter, value: Value) -> str:
         return f"`{value}`"
     if param.unit == "id":
         return str(value)  # a seed is a name, not a quantity: no separators
-    shown = param.unit not in (None, *UNITLESS)
-    return f"{number(value)} {param.unit}" if shown else number(value)
+    if param.unit in (None, *UNITLESS):
+        return number(value)
+    return f"{number(value)} {unit_for(param.unit, value)}"
+
+
+def unit_for(unit: str, value: object) -> str:
+    """A unit as it follows ``value``: a unit written as a plural word (``minutes``, ``hours``,
+    ``years``) is singular after exactly 1 (``1 minute``); symbols (``W``, ``USD/MWh``) never
+    change."""
+    if unit.isalpha() and unit.islower() and unit.endswith("s") and value == 1:
+        return unit[:-1]
+    return unit
 
 
 def parameters_markdown(project: ProjectData, users: Mapping[str, list[str]]) -> str:
