@@ -57,6 +57,14 @@ def test_cost_formulas():
     assert formulas.annual_capital_charge_usd(1_000, 0.0, 4) == pytest.approx(250.0)
     assert formulas.capital_recovery_factor(0.087, 5.5) == pytest.approx(0.236432, abs=1e-6)
     assert formulas.capital_recovery_factor(1e-300, 5.5) == pytest.approx(1 / 5.5)
+    # The smallest positive rate: straight-line, 1 / 1.25 (not 1, which the quotient gives).
+    assert formulas.capital_recovery_factor(5e-324, 1.25) == pytest.approx(0.8)
+    # Near 0 the factor rises with the rate, on both sides of the switch to the expansion:
+    # 1/5 + 1e-7 x 6/10 at 1e-7 a year over 5 years.
+    assert formulas.capital_recovery_factor(1e-7, 5) == pytest.approx(0.2 + 6e-8, rel=1e-12)
+    rates = [0, 1e-12, 1e-9, 1.9e-7, 2.1e-7, 1e-6, 1e-3]
+    factors = [formulas.capital_recovery_factor(r, 5) for r in rates]
+    assert factors == sorted(factors) and len(set(factors)) == len(factors)
     assert formulas.it_power_with_network_mw(90.0, 0.1) == pytest.approx(100.0)
 
 

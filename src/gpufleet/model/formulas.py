@@ -161,13 +161,18 @@ def capital_recovery_factor(rate_per_year: Number, years: Number) -> Number:
     """The yearly payment that repays 1 dollar over ``years`` at ``rate_per_year`` (an annuity):
     ``r / (1 - (1 + r) ** -n)``, written to stay exact for rates near 0.
 
-    At a rate of 0 it is ``1 / years``, straight-line depreciation.
+    At a rate of 0 it is ``1 / years``, straight-line depreciation. Where ``r x n`` is tiny the
+    quotient loses its precision (at ``r`` = 5e-324 both of its terms round to the same
+    subnormal number, and it gives 1 for any ``n``): there it is its expansion,
+    ``1 / n + r (n + 1) / (2 n)``, exact to within ``(r n)²``.
     """
     rate = np.asarray(rate_per_year, dtype=float)
     years = np.asarray(years, dtype=float)
-    safe = np.where(rate > 0, rate, 1.0)
+    tiny = rate * years < 1e-6
+    safe = np.where(tiny, 1.0, rate)
     annuity = safe / -np.expm1(-years * np.log1p(safe))
-    factor = np.where(rate > 0, annuity, 1.0 / years)
+    expansion = 1.0 / years + rate * (years + 1.0) / (2.0 * years)
+    factor = np.where(tiny, expansion, annuity)
     return factor if np.ndim(factor) else float(factor)
 
 
