@@ -41,7 +41,7 @@ def test_numbers_in_the_text_follow_the_parameters(site, site_changed):
     # 175 at 0.3.
     assert "the fleet would sustain 239 EFLOP/s" in default
     assert "the fleet would sustain 175 EFLOP/s" in changed
-    assert "peak at 584 EFLOP/s" in changed
+    assert "peaks at 584 EFLOP/s" in changed
     intro = _text((site_changed / "_build" / "html" / "book" / "intro.html").read_text())
     assert "would sustain about 175 EFLOP/s in training" in intro
     assert "defaults in 1 of the 7 assumptions of this page: mfu = 0.3" in changed

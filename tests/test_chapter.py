@@ -134,6 +134,29 @@ def test_a_number_is_glued_with_its_text_and_read_back_as_a_number(monkeypatch):
     }
 
 
+def test_a_count_is_glued_with_what_it_counts_one_and_none_in_words(monkeypatch):
+    from myst_nb.core.variables import format_plain_text
+
+    outputs = _stored_glue(monkeypatch)
+    assert report.count("h100s_text", 350_000, "H100") == "350,000 H100s"
+    report.count("one_text", 1, "H100")
+    report.count("mi300x_text", 0, "MI300X")
+    report.count("others_text", 0)
+    report.count("fleet_gpus_text", 1_110_769.2, "GPU", kind="amount")
+    stored = {o["metadata"]["scrapbook"]["name"]: o["data"][results.GLUE_MIME] for o in outputs}
+    assert {name: format_plain_text(text, "s") for name, text in stored.items()} == {
+        "h100s_text": "350,000 H100s",
+        "one_text": "1 H100",
+        "mi300x_text": "no MI300Xs",
+        "others_text": "none",
+        "fleet_gpus_text": "1.11 million GPUs",
+    }
+    # Text, not numbers: the results read none of them.
+    assert results._glued({"cells": [{"outputs": outputs}]}) == {}
+    with pytest.raises(ValueError, match="x__text: a name ending in __text is kept"):
+        report.count("x__text", 1, "GPU")
+
+
 def test_a_number_without_a_value_a_sentence_can_use_has_no_text(monkeypatch):
     outputs = _stored_glue(monkeypatch)
     report.number("ratio", float("nan"))

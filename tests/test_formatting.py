@@ -218,3 +218,39 @@ def test_about_rounds_to_significant_figures(value, digits, rounded, text):
 )
 def test_ordinal(rank, text):
     assert formatting.ordinal(rank) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "noun", "plural", "text"),
+    [
+        (350_000, "H100", None, "350,000 H100s"),
+        (2, "H100", None, "2 H100s"),
+        (1, "H100", None, "1 H100"),  # one, singular
+        (1.0, "GPU", None, "1 GPU"),
+        (np.int64(1), "GPU", None, "1 GPU"),
+        (0, "MI300X", None, "no MI300Xs"),  # zero, said in words
+        (0.0, "GPU", None, "no GPUs"),
+        (0.5, "cluster", None, "0.5 clusters"),  # a fraction of one is plural
+        (1.25, "cluster", None, "1.25 clusters"),
+        (2_660_000, "GPU", None, "2.66 million GPUs"),
+        (1, "H100 equivalent", None, "1 H100 equivalent"),
+        (3, "such cluster", None, "3 such clusters"),
+        (1, "person", "people", "1 person"),
+        (2, "person", "people", "2 people"),
+        (0, "person", "people", "no people"),
+        # Without a noun: the number, or "none".
+        (0, None, None, "none"),
+        (1, None, None, "1"),
+        (24_576, None, None, "24,576"),
+    ],
+)
+def test_counted_says_one_and_none_in_words(value, noun, plural, text):
+    assert formatting.counted(value, noun, plural) == text
+
+
+def test_counted_writes_an_amount_to_three_figures():
+    assert formatting.counted(166_775, "GPU", kind="amount") == "167,000 GPUs"
+    # Written as "1", it is one.
+    assert formatting.counted(1.0004, "GPU", kind="amount") == "1 GPU"
+    with pytest.raises(ValueError, match="cannot be written"):
+        formatting.counted(float("inf"), "GPU")

@@ -233,6 +233,68 @@ def test_plain_papermill_gets_the_same_clear_error(tmp_path, notebook, parameter
     assert message in caught.value.evalue
 
 
+def _texts(tmp_path, notebook="fleet") -> dict[str, str]:
+    """The texts a notebook run by :func:`_run` glued, as a page pastes them."""
+    from myst_nb.core.variables import format_plain_text
+
+    cells = json.loads((tmp_path / f"{notebook}.ipynb").read_text(encoding="utf-8"))["cells"]
+    return {
+        output["metadata"]["scrapbook"]["name"]: format_plain_text(
+            output["data"][results.GLUE_MIME], "s"
+        )
+        for cell in cells
+        for output in cell.get("outputs", [])
+        if "scrapbook" in output.get("metadata", {})
+    }
+
+
+@pytest.mark.slow
+def test_fleet_words_a_small_fleet_by_rule(tmp_path):
+    """At the low ends of the counts, the sentences still read: a share over 100% as a
+    multiple, zero as "none", one as singular."""
+    _run(tmp_path, h100_count=1000, h100_equivalents_total=1000)
+    texts = _texts(tmp_path)
+    # 2 x 24,576 H100s in Meta's clusters against 1,000 in the fleet: 49.152 times.
+    assert texts["clusters_text"] == (
+        "The H100s of the fleet would fill 4.07% of one such cluster, and the two clusters "
+        "would need 49.2 times the fleet's H100s: with these assumptions the fleet has fewer "
+        "H100s than Meta's two clusters alone."
+    )
+    assert texts["summary_clusters_text"].startswith(
+        "The two training clusters Meta described would need 49.2 times the fleet's H100s"
+    )
+    assert texts["other_gpus_text"] == "none"
+    assert texts["fleet_gpus_text"] == "1,000 GPUs"
+    assert texts["h100s_text"] == "1,000 H100s"
+
+    _run(tmp_path, h100_count=1, h100_equivalents_total=1, mi300x_count=0,
+         equivalence_metric="memory_bandwidth")
+    texts = _texts(tmp_path)
+    assert texts["h100s_text"] == "1 H100"
+    assert texts["h100e_total_text"] == "1 H100 equivalent"
+    assert texts["fleet_gpus_text"] == "1 GPU"
+    # 5.3 TB/s of an MI300X against 3.35 of an H100: one MI300X is worth 1.58 H100s.
+    assert texts["measure_text"] == (
+        "Here GPUs are counted by memory bandwidth instead, by which one MI300X is worth "
+        "1.58 H100s; no MI300Xs are assumed here."
+    )
+
+    _run(tmp_path, mi300x_count=1, equivalence_metric="memory_bandwidth")
+    texts = _texts(tmp_path)
+    assert "by which 1 MI300X is worth 1.58 H100s." in texts["measure_text"]
+    assert texts["intro_mix_text"].startswith(
+        ": beside the H100s, 1 AMD MI300X (an analyst's estimate"
+    )
+    # The defaults: 350,000 H100s, of which the two clusters hold 14%.
+    _run(tmp_path)
+    texts = _texts(tmp_path)
+    assert texts["clusters_text"] == (
+        "The H100s of the fleet would fill 14.2 such clusters, and the two clusters hold 14% "
+        "of the fleet's H100s. Where the others run, and on what work, Meta has not described "
+        "in the same detail."
+    )
+
+
 @pytest.mark.slow
 def test_power_with_overrides(tmp_path):
     glued = _run(

@@ -18,6 +18,7 @@ and the terminal.
 - :func:`percent`: a fraction as a percentage, ``0.41`` → ``41%``.
 - :func:`amount`: millions of dollars in words, anything else as a number.
 - :func:`ordinal`: ``1st``, ``2nd``, ``3rd``.
+- :func:`counted`: a count with what it counts, ``350,000 H100s``, ``1 H100``, ``no H100s``.
 
 Values are plain Python or NumPy numbers. Nothing here imports the rest of the package.
 """
@@ -158,6 +159,25 @@ def ordinal(rank: int) -> str:
     """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``21st``: a rank as it is written."""
     suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
     return f"{rank}{suffix}"
+
+
+def counted(
+    value: float | int, noun: str | None = None, plural: str | None = None, *, kind: str = "number"
+) -> str:
+    """A count and what it counts, as a sentence writes it: ``350,000 H100s``, ``1 H100`` (one
+    is singular), ``no H100s`` (zero in words), ``0.5 clusters``; without a noun, the number
+    alone, or ``none`` for zero (``none of them``).
+
+    The number is written by :func:`prose` (``kind`` as there); the noun is singular when the
+    number is written ``1``. ``plural`` defaults to the noun with an ``s``.
+    """
+    text = prose(value, kind)
+    plural = plural or (f"{noun}s" if noun else None)
+    if text == "0":
+        return f"no {plural}" if noun else "none"
+    if noun is None:
+        return text
+    return f"{text} {noun if text == '1' else plural}"
 
 
 def amount(value: float, unit: str, digits: int = 3) -> str:

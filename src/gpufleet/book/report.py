@@ -13,6 +13,9 @@ own::
     {glue:text}`fleet_it_mw__text` MW, at {glue:text}`mfu_pct__text` utilization
     {glue:text}`fleet.ipynb::fleet_it_mw__text:s`   (from another page: ``:s``)
 
+A count pasted before its noun would read "1 H100s" or "0 MI300Xs" for some values: glue the
+count with its noun, :func:`count` (``1 H100``, ``no MI300Xs``).
+
 The author says what a figure is (``kind``: a percentage, a year, a seed; ``sign`` for a
 difference); the digits follow from the value, by the one rule. A name ending in ``__text``
 is kept for these texts. Headline numbers are glued by :func:`gpufleet.book.chapter.headlines`.
@@ -96,6 +99,16 @@ def text(name: str, value: str) -> str:
 def words(name: str, value: float, unit: str) -> str:
     """Glue ``value`` with its unit in words (``47.7 billion dollars``) under ``name``."""
     return text(name, formatting.in_words(value, unit))
+
+
+def count(
+    name: str, value: float, noun: str | None = None, plural: str | None = None, *, kind="number"
+) -> str:
+    """Glue a count with what it counts under ``name``, as a sentence reads it:
+    ``350,000 H100s``, ``1 H100``, ``no MI300Xs``, and without a noun ``none`` for zero
+    (:func:`gpufleet.formatting.counted`). The number itself, for the results, is glued with
+    :func:`number`."""
+    return text(name, formatting.counted(value, noun, plural, kind=kind))
 
 
 def share_pct(part: float, whole: float) -> float:
