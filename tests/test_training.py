@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from gpufleet.model import fleet, formulas, training
@@ -41,6 +42,29 @@ def test_reliability_formulas():
     # Young: sqrt(2 x 2 x 100) = 20 minutes; loss = 2/20 + (10 + 5)/100 = 25%.
     assert formulas.young_interval_minutes(2, 100) == pytest.approx(20.0)
     assert formulas.lost_time_fraction(20, 2, 5, 100) == pytest.approx(0.25)
+
+
+def test_a_checkpoint_that_takes_no_time_costs_no_time():
+    # A 0-minute write every 20 minutes: only the interruptions cost, (10 + 5) / 100.
+    assert formulas.lost_time_fraction(20, 0, 5, 100) == pytest.approx(0.15)
+    # Young's interval for a write that takes no time is 0: checkpointing continuously, an
+    # interruption costs its restart alone, 5 / 100 (the limit of the formula as the write
+    # time and the interval go to 0 together, sqrt(w / 2M) + (sqrt(2wM) / 2 + 5) / M).
+    young = formulas.young_interval_minutes(0, 100)
+    assert young == 0
+    assert formulas.lost_time_fraction(young, 0, 5, 100) == pytest.approx(0.05)
+    assert formulas.lost_time_fraction(young, 0, 0, 100) == 0
+    # Element-wise on samples, the same.
+    writes = np.array([0.0, 2.0])
+    lost = formulas.lost_time_fraction(
+        formulas.young_interval_minutes(writes, 100.0), writes, 5.0, 100.0
+    )
+    assert lost == pytest.approx([0.05, 2 / 20 + (10 + 5) / 100])
+    # Near a zero write the loss at Young's interval tends to the same limit.
+    tiny = 1e-12
+    assert formulas.lost_time_fraction(
+        formulas.young_interval_minutes(tiny, 100), tiny, 5, 100
+    ) == pytest.approx(0.05, abs=1e-6)
 
 
 def test_young_interval_is_the_minimum():

@@ -309,8 +309,33 @@ def lost_time_fraction(
 
     Each interval pays one checkpoint write; each interruption loses on average half an
     interval of work plus the restart. Valid while all three times are small against the mean
-    time between interruptions.
+    time between interruptions. A write that takes no time costs nothing, however often it is
+    made: at Young's interval for it, 0, the job loses only its restarts (the formula's limit).
     """
-    writing = checkpoint_write_minutes / checkpoint_interval_minutes
-    failures = (checkpoint_interval_minutes / 2.0 + restart_minutes) / minutes_between_interruptions
-    return writing + failures
+    return checkpoint_write_fraction(
+        checkpoint_interval_minutes, checkpoint_write_minutes
+    ) + interruption_loss_fraction(
+        checkpoint_interval_minutes, restart_minutes, minutes_between_interruptions
+    )
+
+
+def checkpoint_write_fraction(
+    checkpoint_interval_minutes: Number, checkpoint_write_minutes: Number
+) -> Number:
+    """Share of a job's time spent writing checkpoints: one write per interval; none for a
+    write that takes no time, even at an interval of 0."""
+    interval = np.asarray(checkpoint_interval_minutes, dtype=float)
+    write = np.asarray(checkpoint_write_minutes, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(write > 0, write / np.where(interval > 0, interval, 0.0), 0.0)
+    return share if np.ndim(share) else float(share)
+
+
+def interruption_loss_fraction(
+    checkpoint_interval_minutes: Number,
+    restart_minutes: Number,
+    minutes_between_interruptions: Number,
+) -> Number:
+    """Share of a job's time lost to interruptions: each costs its restart and, on average,
+    half an interval of work done again."""
+    return (checkpoint_interval_minutes / 2.0 + restart_minutes) / minutes_between_interruptions
