@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gpufleet.model import fleet, formulas, training
+from gpufleet.model import fleet, formulas, headlines, training
 from gpufleet.model.params import defaults
 from tests.conftest import copy_project, gpufleet
 
@@ -184,3 +184,61 @@ def test_training_bad_input(site, change, message):
     completed = gpufleet(site, "run", "--only", "training", "--set", change)
     assert completed.returncode == 2
     assert message in completed.stderr
+
+
+def test_a_job_that_loses_all_its_time_never_finishes():
+    assert formulas.days_with_losses(9.0, 0.1) == pytest.approx(10.0)
+    assert formulas.days_with_losses(9.0, 1.0) == np.inf
+    assert formulas.days_with_losses(9.0, 32.0) == np.inf  # never a negative number of days
+    assert list(formulas.days_with_losses(np.array([9.0, 9.0]), np.array([0.1, 1.5]))) == [
+        pytest.approx(10.0),
+        np.inf,
+    ]
+
+
+def test_the_smallest_job_that_makes_no_progress():
+    # 419 interruptions over 54 days on 16,384 GPUs; a 1-minute write every 20 minutes (5%),
+    # 15 minutes lost per interruption: the loss reaches 100% at
+    # 0.95 x 1,440 / (419 / (16,384 x 54) x 15) = 192,573 GPUs.
+    rate = 419 / (16_384 * 54)
+    gpus = formulas.stalling_gpus(0.05, 15, rate)
+    assert gpus == pytest.approx(0.95 * 1_440 * 16_384 * 54 / (419 * 15))
+    minutes = formulas.hours_between_interruptions(rate, gpus) * 60
+    assert formulas.lost_time_fraction(20, 1, 5, minutes) == pytest.approx(1.0)
+    # When writing checkpoints alone takes all the time, no job makes progress.
+    assert formulas.stalling_gpus(1.0, 15, rate) == 0
+    assert formulas.stalling_gpus(2.0, 15, rate) == 0
+
+
+def test_losses_of_a_job(project):
+    values = defaults(project)
+    job = training.losses(values, project, 16_384)
+    minutes = 54 * 1_440 / 419
+    assert job.minutes_between == pytest.approx(minutes)
+    assert job.writing == pytest.approx(0.05)
+    assert job.redo_and_restart == pytest.approx(15.0)
+    assert job.failures == pytest.approx(15 / minutes)
+    assert job.total == pytest.approx(training.lost_time_fraction(values, project, 16_384))
+    assert job.progresses
+    assert job.stalls_from == pytest.approx(0.95 * minutes * 16_384 / 15)
+    # 2,000,000 GPUs: an interruption every 1.52 minutes, against 15 lost to each.
+    big = training.losses(values, project, 2_000_000)
+    assert big.minutes_between == pytest.approx(minutes * 16_384 / 2_000_000)
+    assert big.total == pytest.approx(0.05 + 15 / (minutes * 16_384 / 2_000_000))
+    assert not big.progresses
+    # A 6,000-minute restart: no job of 16,384 GPUs gets ahead, one of 100 GPUs does.
+    slow = {**values, "restart_minutes": 6_000}
+    assert not training.losses(slow, project, 16_384).progresses
+    assert training.losses(slow, project, 100).progresses
+
+
+def test_days_for_a_job_that_makes_no_progress_is_infinite(project):
+    values = {**defaults(project), "job_gpus": 2_000_000}
+    assert training.days_for(3.8e25, 350_000, values, project, loss_gpus=2_000_000) == np.inf
+    found = headlines.compute_all(values, project)
+    assert found["llama3_405b_days_on_fleet"] == np.inf
+    # Everything else is as at the defaults.
+    at_defaults = headlines.compute_all(defaults(project), project)
+    assert {k: v for k, v in found.items() if k != "llama3_405b_days_on_fleet"} == {
+        k: v for k, v in at_defaults.items() if k != "llama3_405b_days_on_fleet"
+    }

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gpufleet.build.results import glued_values
-from gpufleet.model import data, headlines, scenarios, uncertainty
+from gpufleet.model import data, headlines, scenarios, sensitivity, uncertainty
 from gpufleet.model.params import ParameterError, defaults
 from tests.conftest import ROOT, gpufleet
 
@@ -168,3 +168,33 @@ def test_scenario_with_unknown_source_is_refused(project, tmp_path):
 def test_scenario_files_are_data_files(project):
     assert data.load(ROOT).root == ROOT
     assert {s.name for s in scenarios.load_all(project)} >= {"announced", "low-cost", "high-cost"}
+
+
+def test_a_job_that_makes_no_progress_has_an_infinite_range_not_nan(project):
+    """With a 2,000,000-GPU job every sample's job makes no progress: its days are infinite in
+    every sample, so their percentiles too (numpy's interpolation would give NaN)."""
+    values = {**defaults(project), "job_gpus": 2_000_000}
+    table = uncertainty.summary(values, project, 2_000, seed=3).set_index("key")
+    row = table.loc["llama3_405b_days_on_fleet"]
+    assert [row.value, row.p5, row.p50, row.p95] == [np.inf] * 4
+    others = table.drop(index="llama3_405b_days_on_fleet")
+    assert np.isfinite(others[["value", "p5", "p50", "p95"]].to_numpy()).all()
+    # Half infinite (0, 1, ..., 49 and 50 infinities): each percentile is a sample, the 5th
+    # and the 50th of the 100, and the 95th is infinite.
+    mixed = uncertainty.summarize(
+        {key: np.concatenate([np.arange(50.0), np.full(50, np.inf)]) for key in project.headlines},
+        {key: 1.0 for key in project.headlines},
+        project,
+    ).iloc[0]
+    assert [mixed.p5, mixed.p50, mixed.p95] == [4.0, 49.0, np.inf]
+
+
+def test_an_output_that_is_not_finite_has_no_swing(project):
+    values = defaults(project)
+
+    def outputs(v):
+        return {"finite": v["pue"] * 2.0, "never": np.inf if v["pue"] < 2 else 1.0}
+
+    frame = sensitivity.swings(outputs, values, project, ["pue", "mfu"])
+    assert list(frame["output"]) == ["finite"]
+    assert frame.iloc[0]["swing"] == pytest.approx((1.09 - 1.07) * 2.0)

@@ -246,8 +246,15 @@ def gpu_hours_energy_mwh(gpu_hours: Number, kwh_per_gpu_hour: Number) -> Number:
 
 
 def days_with_losses(days: Number, lost_time_fraction: Number) -> Number:
-    """Elapsed days for ``days`` of useful work when ``lost_time_fraction`` of the time is lost."""
-    return days / (1.0 - lost_time_fraction)
+    """Elapsed days for ``days`` of useful work when ``lost_time_fraction`` of the time is lost.
+
+    A job that loses all of its time (a fraction of 1 or more) makes no progress: it never
+    finishes, and the days are infinite, never negative.
+    """
+    lost = np.asarray(lost_time_fraction, dtype=float)
+    kept = np.where(lost < 1.0, 1.0 - lost, 1.0)
+    elapsed = np.where(lost < 1.0, np.asarray(days, dtype=float) / kept, np.inf)
+    return elapsed if np.ndim(elapsed) else float(elapsed)
 
 
 def implied_intensity_kgco2e_per_kwh(emissions_tco2e: Number, energy_mwh: Number) -> Number:
@@ -329,6 +336,19 @@ def checkpoint_write_fraction(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(write > 0, write / np.where(interval > 0, interval, 0.0), 0.0)
     return share if np.ndim(share) else float(share)
+
+
+def stalling_gpus(
+    checkpoint_write_fraction: Number,
+    minutes_lost_per_interruption: Number,
+    rate_per_gpu_day: Number,
+) -> Number:
+    """The smallest job, in GPUs, that loses all its time by :func:`lost_time_fraction`: what
+    writing checkpoints leaves, over what interruptions cost per GPU and minute. 0 when writing
+    checkpoints alone takes all the time."""
+    left = np.maximum(1.0 - np.asarray(checkpoint_write_fraction, dtype=float), 0.0)
+    gpus = left * 1_440.0 / (rate_per_gpu_day * minutes_lost_per_interruption)
+    return gpus if np.ndim(gpus) else float(gpus)
 
 
 def interruption_loss_fraction(

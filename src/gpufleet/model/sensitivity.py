@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
@@ -60,8 +61,9 @@ def swings(
 
     Numeric parameters use the registry's sourced ``low``/``high``; a choice is tried with every
     option the checks accept, and its lowest and highest results are kept. Parameters with no
-    range, and those that do not move an output, are left out. Rows are sorted by swing within
-    each output, largest first.
+    range, and those that do not move an output, are left out, as is an output that is not
+    finite at the base or at either end (a job that makes no progress never finishes: there is
+    no swing to draw). Rows are sorted by swing within each output, largest first.
     """
     base = outputs(values)
     rows = []
@@ -69,6 +71,8 @@ def swings(
         param = project.parameters[name]
         results = [(value, outputs(variant)) for value, variant in options]
         for output, central in base.items():
+            if not all(math.isfinite(result[output]) for _, result in [(None, base), *results]):
+                continue
             low_value, low = min(results, key=lambda r: r[1][output])
             high_value, high = max(results, key=lambda r: r[1][output])
             if param.type != "choice":

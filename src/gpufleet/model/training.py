@@ -67,9 +67,52 @@ def interruption_rate_per_gpu_day(project: ProjectData) -> float:
     )
 
 
+@dataclass(frozen=True)
+class Losses:
+    """What a job of ``gpus`` GPUs loses, at Llama 3's interruption rate and the checkpoint
+    parameters (:func:`gpufleet.model.formulas.lost_time_fraction`): its time writing
+    checkpoints, and to interruptions, each costing ``redo_and_restart`` minutes on average."""
+
+    gpus: float
+    minutes_between: float
+    writing: float
+    failures: float
+    redo_and_restart: float
+    stalls_from: float  # the smallest job, in GPUs, that makes no progress
+
+    @property
+    def total(self) -> float:
+        return self.writing + self.failures
+
+    @property
+    def progresses(self) -> bool:
+        """Whether the job gets ahead at all: it loses less than all of its time."""
+        return self.total < 1.0
+
+
+def losses(values: Mapping[str, object], project: ProjectData, gpus) -> Losses:
+    """What a ``gpus``-GPU job loses to checkpoints and interruptions, term by term."""
+    rate = interruption_rate_per_gpu_day(project)
+    interval = values["checkpoint_interval_minutes"]
+    writing = formulas.checkpoint_write_fraction(interval, values["checkpoint_write_minutes"])
+    redo_and_restart = interval / 2.0 + values["restart_minutes"]
+    minutes_between = 60.0 * formulas.hours_between_interruptions(rate, gpus)
+    return Losses(
+        gpus=gpus,
+        minutes_between=minutes_between,
+        writing=writing,
+        failures=formulas.interruption_loss_fraction(
+            interval, values["restart_minutes"], minutes_between
+        ),
+        redo_and_restart=redo_and_restart,
+        stalls_from=formulas.stalling_gpus(writing, redo_and_restart, rate),
+    )
+
+
 def lost_time_fraction(values: Mapping[str, object], project: ProjectData, gpus) -> float:
     """Share of a ``gpus``-GPU job's time lost to checkpoints and interruptions, at Llama 3's
-    interruption rate and the checkpoint parameters."""
+    interruption rate and the checkpoint parameters; 1 or more for a job that makes no
+    progress."""
     minutes_between = 60.0 * formulas.hours_between_interruptions(
         interruption_rate_per_gpu_day(project), gpus
     )
@@ -85,7 +128,8 @@ def days_for(
     training_flop: float, gpus, values: Mapping[str, object], project: ProjectData, *, loss_gpus
 ) -> float:
     """Elapsed days for ``training_flop`` on ``gpus`` H100s at the utilization ``mfu``, with
-    the time a job of ``loss_gpus`` GPUs loses to checkpoints and interruptions."""
+    the time a job of ``loss_gpus`` GPUs loses to checkpoints and interruptions; infinite when
+    such a job makes no progress."""
     h100 = project.accelerators[fleet.REFERENCE_GPU]
     flops = formulas.effective_flops(
         formulas.aggregate_flops(gpus, h100.bf16_dense_tflops), values["mfu"]

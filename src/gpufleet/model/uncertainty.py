@@ -73,7 +73,7 @@ def summarize(
     """:func:`summary` of samples already drawn by :func:`simulate`, and the central values."""
     rows = []
     for key, headline in project.headlines.items():
-        p5, p50, p95 = np.percentile(simulated[key], PERCENTILES)
+        p5, p50, p95 = percentiles(simulated[key])
         rows.append(
             {
                 "key": key,
@@ -87,3 +87,12 @@ def summarize(
             }
         )
     return pd.DataFrame(rows)
+
+
+def percentiles(samples: np.ndarray) -> np.ndarray:
+    """The 5th, 50th and 95th percentiles of ``samples``, interpolated between samples; where
+    some samples are infinite (a job that makes no progress never finishes), each percentile is
+    a sample itself, since interpolating towards an infinity gives NaN."""
+    samples = np.asarray(samples, dtype=float)
+    finite = np.isfinite(samples).all()
+    return np.percentile(samples, PERCENTILES, method="linear" if finite else "inverted_cdf")
