@@ -157,10 +157,23 @@ def test_a_count_is_glued_with_what_it_counts_one_and_none_in_words(monkeypatch)
         report.count("x__text", 1, "GPU")
 
 
-def test_a_number_without_a_value_a_sentence_can_use_has_no_text(monkeypatch):
+def test_a_number_that_is_not_finite_is_not_glued(monkeypatch):
+    """Neither the number (the results and the JSON downloads would hold "Infinity" or "NaN",
+    which JSON does not allow) nor a text: a sentence that pastes it fails the build, naming it.
+    The chapter says in words what the value means (a job that makes no progress)."""
     outputs = _stored_glue(monkeypatch)
-    report.number("ratio", float("nan"))
-    assert [o["metadata"]["scrapbook"]["name"] for o in outputs] == ["ratio"]
+    assert report.number("ratio", float("nan")) != report.number("ratio", float("nan"))
+    assert report.number("days", float("inf")) == float("inf")
+    assert outputs == []
+
+
+def test_markdown_is_glued_for_a_sentence_with_emphasis(monkeypatch):
+    glued = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update({name: value}))
+    assert report.markdown("days_md", "would take **155 days**") == "would take **155 days**"
+    assert glued["days_md"]._repr_markdown_() == "would take **155 days**"
+    with pytest.raises(ValueError, match="x__text: a name ending in __text is kept"):
+        report.markdown("x__text", "**1**")
 
 
 @pytest.mark.parametrize(

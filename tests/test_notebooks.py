@@ -267,8 +267,13 @@ def test_fleet_words_a_small_fleet_by_rule(tmp_path):
     assert texts["fleet_gpus_text"] == "1,000 GPUs"
     assert texts["h100s_text"] == "1,000 H100s"
 
-    _run(tmp_path, h100_count=1, h100_equivalents_total=1, mi300x_count=0,
-         equivalence_metric="memory_bandwidth")
+    _run(
+        tmp_path,
+        h100_count=1,
+        h100_equivalents_total=1,
+        mi300x_count=0,
+        equivalence_metric="memory_bandwidth",
+    )
     texts = _texts(tmp_path)
     assert texts["h100s_text"] == "1 H100"
     assert texts["h100e_total_text"] == "1 H100 equivalent"

@@ -164,6 +164,25 @@ def _cmd_results(args: argparse.Namespace) -> int:
             lines.insert(0, f"90% of samples: {number(row['p5'])} to {number(row['p95'])}{unit}")
         for text in lines:
             print(textwrap.fill(text, width, initial_indent="    ", subsequent_indent="    "))
+    # A headline its chapter computed but could not glue: not a finite number (a job that makes
+    # no progress never finishes). The chapter says why.
+    for key, headline in project.headlines.items():
+        if key not in found and headline.notebook in chapters:
+            print(
+                textwrap.fill(
+                    f"{key}: no finite value with these assumptions (the {headline.notebook} "
+                    "chapter says why)",
+                    width,
+                )
+            )
+            print(
+                textwrap.fill(
+                    f"{headline.description} [{headline.notebook}]",
+                    width,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                )
+            )
     return 0
 
 

@@ -59,8 +59,12 @@ def number(name: str, value: object, *, kind: str = "number", sign: bool = False
     The text is :func:`gpufleet.formatting.prose` of the number: ``kind`` says what the figure
     is (``"amount"`` for a computed quantity never written whole, ``"pct"`` for a value in
     percent, ``"fraction"`` for a fraction written as a percentage, ``"year"`` or ``"seed"``)
-    and ``sign`` marks a difference. A number that is not
-    finite has no text: a sentence that pastes it fails the build, naming it.
+    and ``sign`` marks a difference.
+
+    A number that is not finite (the days of a job that makes no progress) is not glued at
+    all: the results and the downloads have no entry for it (JSON has no infinity), and a
+    sentence that pastes its text fails the build, naming it. The chapter says in words what
+    such a value means.
     """
     from myst_nb import glue
 
@@ -69,13 +73,14 @@ def number(name: str, value: object, *, kind: str = "number", sign: bool = False
     if kind not in formatting.KINDS:
         raise ValueError(f"{name}: unknown kind {kind!r}; known: {', '.join(formatting.KINDS)}")
     plain = _plain(value)
+    if not math.isfinite(plain):
+        return plain
     try:
-        written = formatting.prose(plain, kind, sign=sign) if math.isfinite(plain) else None
+        written = formatting.prose(plain, kind, sign=sign)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from exc
     glue(name, plain, display=False)
-    if written is not None:
-        glue(text_name(name), written, display=False)
+    glue(text_name(name), written, display=False)
     return plain
 
 
@@ -93,6 +98,20 @@ def text(name: str, value: str) -> str:
     if name.endswith(TEXT):
         raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
     glue(name, str(value), display=False)
+    return value
+
+
+def markdown(name: str, value: str) -> str:
+    """Glue a sentence written in Markdown (``**bold**``), pasted in its own notebook with
+    ``{glue:md}`name` `` (myst-nb pastes Markdown from the same page only). For a sentence
+    whose shape depends on the values, where emphasis must follow the branch taken; its
+    numbers are written by :mod:`gpufleet.formatting`, as in any sentence."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    if name.endswith(TEXT):
+        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
+    glue(name, Markdown(value), display=False)
     return value
 
 
