@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import numpy as np
 import pytest
@@ -242,3 +244,111 @@ def test_days_for_a_job_that_makes_no_progress_is_infinite(project):
     assert {k: v for k, v in found.items() if k != "llama3_405b_days_on_fleet"} == {
         k: v for k, v in at_defaults.items() if k != "llama3_405b_days_on_fleet"
     }
+
+
+@pytest.fixture(scope="module")
+def edge_copy(tmp_path_factory):
+    """A fresh copy of the project, for runs at values that once crashed the training chapter."""
+    return copy_project(tmp_path_factory.mktemp("training-edges") / "project")
+
+
+def _page_text(root, page="training"):
+    """A built page's text as a reader reads it: no tags, one space, straight apostrophes."""
+    raw = (root / "_build" / "html" / "book" / f"{page}.html").read_text(encoding="utf-8")
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
+    blocks = re.sub(r"</?(p|div|li|ul|ol|h\d|tr|td|th|br|section|pre)\b[^>]*>", " ", body)
+    text = html.unescape(re.sub(r"<[^>]+>", "", blocks))
+    return " ".join(text.replace("\u2019", "'").split())
+
+
+# 54 days x 1,440 minutes / 419 interruptions = 185.585 minutes between interruptions of a
+# 16,384-GPU job; a 1-minute write every 20 minutes leaves 95% of the time for interruptions,
+# each costing 10 minutes of redone work plus the restart.
+MINUTES_16K = 54 * 1_440 / 419
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "sentences"),
+    [
+        # A write that takes no time: Young's interval is 0, and only restarts cost, 5 minutes
+        # every 185.585: 2.69%.
+        (
+            "checkpoint_write_minutes=0",
+            [
+                "a checkpoint write that takes no time (an illustration",
+                "With a checkpoint that takes no time to write, Young's interval is zero: "
+                "checkpointing continuously, the job would lose only its restarts, 2.69% of its "
+                "time.",
+            ],
+        ),
+        # 2,000,000 GPUs: an interruption every 185.585 x 16,384 / 2,000,000 = 1.52 minutes,
+        # against 15 lost to each; progress only below 0.95 x 185.585 x 16,384 / 15 = 192,573.
+        (
+            "job_gpus=2000000",
+            [
+                "working on it as one job at a utilization of 41%, would never finish it: they "
+                "are taken to lose time as a job of 2 million GPUs does, and with these "
+                "assumptions such a job makes no progress",
+                "With an interruption every 1.52 minutes on 2 million GPUs, the job makes no "
+                "progress: that is sooner than the 15 minutes a restart and the work redone "
+                "since the last checkpoint take. With these assumptions a job makes progress "
+                "only on fewer than 193,000 GPUs.",
+            ],
+        ),
+        # A 6,000-minute restart: 6,010 minutes lost to each interruption, one every 185.585
+        # minutes on 16,384 GPUs; progress only below 0.95 x 185.585 x 16,384 / 6,010 = 481.
+        (
+            "restart_minutes=6000",
+            [
+                "With an interruption every 3.09 hours on 16,384 GPUs, the job makes no "
+                "progress: that is sooner than the 6,010 minutes a restart and the work redone "
+                "since the last checkpoint take. With these assumptions a job makes progress "
+                "only on fewer than 481 GPUs.",
+                "would never finish on one 24,576-GPU cluster",
+            ],
+        ),
+    ],
+)
+def test_values_that_crashed_the_chapter_give_a_page_that_says_what_happens(
+    edge_copy, change, sentences
+):
+    completed = gpufleet(edge_copy, "run", "--set", change)
+    # Allowed values: nothing is refused, and the site is built.
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    text = _page_text(edge_copy)
+    for sentence in sentences:
+        assert sentence in text, (sentence, text)
+    # No number a reader cannot use: no NaN, infinity, complex or negative count of days.
+    for page in ("training", "intro", "uncertainty"):
+        shown = _page_text(edge_copy, page)
+        assert not re.search(r"\b(nan|inf|Infinity)\b|\dj\b|-\d[\d,.]* days", shown), page
+    # The results say the headline has no finite value rather than failing on it.
+    listed = gpufleet(edge_copy, "results", check=True).stdout
+    days = "llama3_405b_days_on_fleet: "
+    if change == "checkpoint_write_minutes=0":
+        # 8.08% lost: 15 / 185.585 (no time writing).
+        found = json.loads(gpufleet(edge_copy, "results", "--json", check=True).stdout)
+        assert found["llama3_405b_days_on_fleet"]["value"] == pytest.approx(
+            3.8e25 / (350_000 * 989e12 * 0.41 * 86_400) / (1 - 15 / MINUTES_16K)
+        )
+    else:
+        assert f"{days}no finite value with these assumptions" in " ".join(listed.split())
+        found = json.loads(gpufleet(edge_copy, "results", "--json", check=True).stdout)
+        assert "llama3_405b_days_on_fleet" not in found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("checkpoint_write_minutes=-1", "checkpoint_write_minutes: '-1' is out of range"),
+        ("restart_minutes=6001", "restart_minutes: '6001' is out of range"),
+        ("job_gpus=0", "job_gpus: '0' is out of range; allowed: a whole number of at least 1"),
+    ],
+)
+def test_values_outside_the_registry_are_refused_before_anything_runs(edge_copy, change, message):
+    completed = gpufleet(edge_copy, "run", "--set", change)
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert "executed in" not in completed.stdout
