@@ -23,8 +23,8 @@ def tree_digest(folder) -> str:
     ("args", "message"),
     [
         (["--set", "mfuu=0.3"], "unknown parameter 'mfuu'; did you mean 'mfu'?"),
-        (["--set", "mfu=high"], "mfu: 'high' is not a number; allowed: a number from 0 to 1"),
-        (["--set", "mfu=1.2"], "mfu: '1.2' is out of range; allowed: a number from 0 to 1"),
+        (["--set", "mfu=high"], "mfu: 'high' is not a number; allowed: a number from 0.01 to 1"),
+        (["--set", "mfu=1.2"], "mfu: '1.2' is out of range; allowed: a number from 0.01 to 1"),
         (["--set", "h100_count=3.5"], "h100_count: '3.5' is not a whole number"),
         (
             ["--set", "h100_count=-1"],
@@ -134,7 +134,7 @@ def test_params_json_lists_every_parameter(site, project):
 def test_params_text(site):
     shown = gpufleet(site, "params", check=True).stdout
     assert "mfu = 0.41 fraction\n" in shown
-    assert "allowed: a number from 0 to 1; sourced range 0.38 to 0.43" in shown
+    assert "allowed: a number from 0.01 to 1; sourced range 0.38 to 0.43" in shown
     assert "used by: fleet, training, uncertainty" in shown
 
 

@@ -213,7 +213,7 @@ def test_fleet_with_overrides(tmp_path):
 @pytest.mark.parametrize(
     ("notebook", "parameters", "message"),
     [
-        ("fleet", {"mfu": 1.5}, "mfu: 1.5 is out of range; allowed: a number from 0 to 1"),
+        ("fleet", {"mfu": 1.5}, "mfu: 1.5 is out of range; allowed: a number from 0.01 to 1"),
         ("power", {"pue": 0.8}, "pue: 0.8 is out of range; allowed: a number from 1 to 3"),
         ("costs", {"useful_life_years": 0}, "useful_life_years: 0 is out of range"),
         (

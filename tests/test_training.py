@@ -178,7 +178,7 @@ def test_cli_training_rerun_only_runs_training(trained):
     ("change", "message"),
     [
         ("training_gpu_hours=-5", "training_gpu_hours: '-5' is out of range"),
-        ("mfu=1.5", "mfu: '1.5' is out of range; allowed: a number from 0 to 1"),
+        ("mfu=1.5", "mfu: '1.5' is out of range; allowed: a number from 0.01 to 1"),
         ("job_gpus=0", "job_gpus: '0' is out of range; allowed: a whole number of at least 1"),
     ],
 )
