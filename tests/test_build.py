@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from importlib.metadata import version
+from pathlib import Path
 
 import altair as alt
 import pytest
@@ -234,3 +235,19 @@ def test_no_sentence_names_a_parameter_by_its_code_name_alone(site, project):
                 for m in bare.finditer(text)
             ]
     assert found == []
+
+
+def test_the_vega_bundle_is_kept_in_the_environment(site, tmp_path, monkeypatch):
+    """Every checkout using this environment shares one bundle (the site's build made it);
+    where the environment cannot be written, the build folder keeps it instead."""
+    import sys
+
+    from gpufleet.build.site import vega_cache
+
+    shared = Path(sys.prefix) / "share" / "gpufleet" / "vega"
+    assert vega_cache(site / "_build") == shared
+    assert (shared / "vega-bundle.js").stat().st_size > 500_000
+    not_a_folder = tmp_path / "prefix"
+    not_a_folder.write_text("a file where the environment would be")
+    monkeypatch.setattr(sys, "prefix", str(not_a_folder))
+    assert vega_cache(tmp_path / "_build") == tmp_path / "_build" / "vega"

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -81,12 +82,12 @@ def vendor_vega(static: Path, cache: Path) -> None:
 
 def prepare(build_dir: Path) -> threading.Thread:
     """Start, in a thread, what every build needs and nothing it builds changes: Sphinx's
-    imports (:func:`booksite.warm`) and the Vega bundle, in ``build_dir``. The runner starts
-    it while the notebooks run, in other processes, and joins it before building."""
+    imports (:func:`booksite.warm`) and the Vega bundle (:func:`vega_cache`). The runner
+    starts it while the notebooks run, in other processes, and joins it before building."""
 
     def work() -> None:
         booksite.warm()
-        vega_bundle(build_dir / VEGA_CACHE)
+        vega_bundle(vega_cache(build_dir))
 
     thread = threading.Thread(target=work, name="gpufleet-prepare-build", daemon=True)
     thread.start()
@@ -278,8 +279,17 @@ def sync_tree(source: Path, target: Path) -> list[str]:
     return changed
 
 
-#: Where, in _build, the Vega bundle is kept from one build to the next.
-VEGA_CACHE = "vega"
+def vega_cache(build_dir: Path) -> Path:
+    """Where the Vega bundle is kept: in the Python environment, since it depends on nothing
+    but the Altair installed there (every checkout and copy using the environment shares it,
+    as they share its compiled modules); in ``build_dir`` where the environment is read-only."""
+    shared = Path(sys.prefix) / "share" / "gpufleet" / "vega"
+    try:
+        shared.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return build_dir / "vega"
+    return shared if os.access(shared, os.W_OK) else build_dir / "vega"
+
 
 #: In Sphinx's workspace, the key of the sources it was last built from, written on success.
 BUILT_FROM = "built-from"
@@ -294,7 +304,7 @@ def build(
     ``key`` (what the pages' structure depends on: everything but the executed notebooks),
     and from scratch otherwise or with ``from_scratch``.
     """
-    vendor_vega(source / "_static", workspace.parent / VEGA_CACHE)
+    vendor_vega(source / "_static", vega_cache(workspace.parent))
     stamp = workspace / BUILT_FROM
     incremental = not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
     if incremental:
