@@ -3,8 +3,9 @@
 On scratch copies of the project, each timing the best of ``--repeat`` tries (wall-clock
 seconds on this machine):
 
-- ours: a cold ``gpufleet run`` (every notebook and the build), a re-run with nothing changed,
-  and a re-run with one parameter changed;
+- ours: a cold ``gpufleet run`` (every notebook and the build, in a copy with no ``_build``;
+  like the compiled modules, the Vega bundle is the environment's and made once for it), a
+  re-run with nothing changed, and a re-run with one parameter changed;
 - the peer, plain Jupyter Book: ``jupyter-book build --all`` executing the notebooks itself
   (``execute_notebooks: force``); and its one-parameter re-run as a user would do it on a copy
   the peer has built: ``papermill -p`` on each notebook that takes the parameter, one after
