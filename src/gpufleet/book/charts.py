@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from gpufleet.book.explorer import Choice
 from gpufleet.formatting import number
 
 #: Plot width in pixels: fits the book's text column beside axis labels of about 200 pixels.
@@ -245,8 +246,8 @@ def explorer(
     assumption's sourced range, each selector offers the options that hold, and both say
     what the report's default is.
     """
-    sliders = [c for c in controls if hasattr(c, "step")]
-    choices = [c for c in controls if not hasattr(c, "step")]
+    choices = [c for c in controls if isinstance(c, Choice)]
+    sliders = [c for c in controls if not isinstance(c, Choice)]
     params = [
         alt.param(
             name=s.name,
@@ -276,7 +277,7 @@ def explorer(
     ]
 
     def at(control) -> str:
-        if control in choices:
+        if isinstance(control, Choice):
             return f"datum['{control.name}'] == {control.name}"
         return f"abs(datum['{control.name}'] - {control.name}) < {control.step / 2}"
 

@@ -52,6 +52,12 @@ def kind_of(unit: str) -> str:
     return {"count": "number", "fraction": "fraction"}.get(unit, "amount")
 
 
+def _not_a_text_name(name: str) -> None:
+    """Refuse a name ending in ``__text``: it is kept for the text of a number."""
+    if name.endswith(TEXT):
+        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
+
+
 def number(name: str, value: object, *, kind: str = "number", sign: bool = False) -> float | int:
     """Glue a number under ``name``, and its text for sentences under ``name__text``, without
     showing either; returns the plain number.
@@ -68,8 +74,7 @@ def number(name: str, value: object, *, kind: str = "number", sign: bool = False
     """
     from myst_nb import glue
 
-    if name.endswith(TEXT):
-        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
+    _not_a_text_name(name)
     if kind not in formatting.KINDS:
         raise ValueError(f"{name}: unknown kind {kind!r}; known: {', '.join(formatting.KINDS)}")
     plain = _plain(value)
@@ -95,8 +100,7 @@ def text(name: str, value: str) -> str:
     """
     from myst_nb import glue
 
-    if name.endswith(TEXT):
-        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
+    _not_a_text_name(name)
     glue(name, str(value), display=False)
     return value
 
@@ -109,8 +113,7 @@ def markdown(name: str, value: str) -> str:
     from IPython.display import Markdown
     from myst_nb import glue
 
-    if name.endswith(TEXT):
-        raise ValueError(f"{name}: a name ending in {TEXT} is kept for the text of a number")
+    _not_a_text_name(name)
     glue(name, Markdown(value), display=False)
     return value
 
