@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -251,3 +253,26 @@ def test_the_vega_bundle_is_kept_in_the_environment(site, tmp_path, monkeypatch)
     not_a_folder.write_text("a file where the environment would be")
     monkeypatch.setattr(sys, "prefix", str(not_a_folder))
     assert vega_cache(tmp_path / "_build") == tmp_path / "_build" / "vega"
+
+
+def test_the_build_imports_no_notebook_executor_until_one_is_made():
+    """myst-nb's execution clients stand in until made: the build's imports leave out
+    jupyter-cache and SQLAlchemy, and making a client still gives the real one."""
+    script = """
+import sys
+from gpufleet.build import booksite
+booksite.warm()
+print(sorted(m for m in ("sqlalchemy", "jupyter_cache", "nbclient") if m in sys.modules))
+from myst_nb.core import execute
+from myst_nb.core.execute.base import NotebookClientBase
+try:
+    execute.NotebookClientCache()
+except TypeError as error:  # the real client's constructor, asking for its arguments
+    print("notebook" in str(error))
+real = sys.modules["myst_nb.core.execute.cache"].NotebookClientCache
+print(issubclass(real, NotebookClientBase), "sqlalchemy" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[:3] == ["[]", "True", "True True"]

@@ -4,6 +4,7 @@ gives, byte for byte."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -76,6 +77,39 @@ def test_the_worker_imports_the_modules_and_this_process_does_not():
         worker.run([0], done.__setitem__, pytest.fail)
     assert done == {0: True}
     assert "colorsys" not in sys.modules
+
+
+def test_importing_turns_the_collector_off_and_back_as_it_was():
+    assert gc.isenabled()
+    with forks.importing():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with forks.importing():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left off, as it was
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), forks.importing():
+        raise ValueError
+    assert gc.isenabled()
+
+
+def _collector(index: int) -> tuple[bool, int]:
+    return gc.isenabled(), gc.get_freeze_count()
+
+
+def _check_collector_off() -> None:
+    assert not gc.isenabled()
+
+
+def test_the_worker_imports_with_the_collector_off_and_its_tasks_have_it_on():
+    done, failed = _run(1, _collector, [0], prepare=_check_collector_off)
+    assert failed == {}
+    enabled, frozen = done[0]
+    assert enabled
+    assert frozen > 0  # what the worker imported is left out of the task's collections
 
 
 def test_a_module_that_cannot_be_imported_is_named():

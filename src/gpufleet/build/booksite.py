@@ -13,7 +13,12 @@ import contextlib
 import gc
 import importlib
 import io
+import sys
+import types
+from collections.abc import Callable
 from pathlib import Path
+
+from gpufleet.build import forks
 
 #: The modules a build imports, heaviest first.
 HEAVY_MODULES = (
@@ -42,19 +47,55 @@ HEAVY_MODULES = (
 LEXERS = ("ipython3", "console")
 
 
+#: myst-nb's clients that execute notebooks, by module, with what each module imports. The
+#: runner executes the notebooks and the build never does (``execute_notebooks: "off"``), yet
+#: myst-nb imports all three with its Sphinx extension: about 0.3 s of a build's imports.
+EXECUTION_CLIENTS = {
+    "myst_nb.core.execute.cache": "NotebookClientCache",  # jupyter-cache, SQLAlchemy
+    "myst_nb.core.execute.direct": "NotebookClientDirect",  # jupyter-cache
+    "myst_nb.core.execute.inline": "NotebookClientInline",  # nbclient, jupyter_client
+}
+
+
+def defer_execution_clients() -> None:
+    """Stand in for myst-nb's execution clients (:data:`EXECUTION_CLIENTS`) until one is made.
+
+    Each stand-in module holds a function in place of the client's class; calling it imports
+    the real module, which replaces the stand-in, and makes the real client. A build with
+    execution off never calls it. Nothing is done once myst-nb has imported them.
+    """
+    if "myst_nb.core.execute" in sys.modules:
+        return
+    for module, client in EXECUTION_CLIENTS.items():
+        stand_in = types.ModuleType(module, f"Stands in for myst-nb's {client} until it is made.")
+        setattr(stand_in, client, _deferred(module, client))
+        sys.modules[module] = stand_in
+
+
+def _deferred(module: str, client: str) -> Callable[..., object]:
+    def make(*args: object, **kwargs: object) -> object:
+        sys.modules.pop(module, None)
+        return getattr(importlib.import_module(module), client)(*args, **kwargs)
+
+    make.__name__ = make.__qualname__ = client
+    return make
+
+
 def warm() -> None:
     """Import the build's modules and make its lexers (the runner does it in a thread while
     the notebooks run: see :func:`gpufleet.build.site.prepare`)."""
-    for name in HEAVY_MODULES:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    # Sphinx loads its own extensions (builders, domains, transforms) when an app is made.
-    with contextlib.suppress(ImportError):
-        from sphinx import application
-
-        for name in (*application.builtin_extensions, *application._first_party_extensions):
+    defer_execution_clients()
+    with forks.importing():
+        for name in HEAVY_MODULES:
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        # Sphinx loads its own extensions (builders, domains, transforms) when an app is made.
+        with contextlib.suppress(ImportError):
+            from sphinx import application
+
+            for name in (*application.builtin_extensions, *application._first_party_extensions):
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(name)
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
@@ -89,6 +130,7 @@ def _fewer_collections():
 
 def build(source: Path, out: Path, *, all_pages: bool) -> tuple[bool, str]:
     """Build ``source`` into ``out/_build/html`` with warnings as errors; (succeeded, log)."""
+    defer_execution_clients()
     from jupyter_book.cli.main import build as jupyter_book_build
 
     log = io.StringIO()
