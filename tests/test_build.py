@@ -172,28 +172,62 @@ def test_a_failing_build_leaves_the_site(site):
     assert (site / "_build" / "html" / "book" / "intro.html").read_bytes() == before
 
 
-def test_the_latex_cache_decodes_as_latexcodec_does_and_keeps_it(tmp_path):
+def test_kept_texts_are_read_back_only_by_the_same_versions(tmp_path):
     import codecs
 
     import latexcodec  # noqa: F401
 
-    from gpufleet.build.sphinx_ext import _LatexCache
+    from gpufleet.build.sphinx_ext import _decode_latex, _Kept
 
-    cache = _LatexCache()
-    cache.load(tmp_path)
     text = r"Andr\'e and G\"odel \& co"
-    assert cache.decode(text) == codecs.decode(text, "ulatex") == "André and Gödel & co"
-    cache.save()
+    assert _decode_latex(text) == codecs.decode(text, "ulatex") == "André and Gödel & co"
+    kept = _Kept("latex-decoded", ("latexcodec",))
+    kept.load(tmp_path)
+    kept.put(text, "André and Gödel & co")
+    kept.save()
     (saved,) = tmp_path.glob("latex-decoded-*.json")
+    assert saved.name == f"latex-decoded-{version('latexcodec')}.json"
     assert json.loads(saved.read_text()) == {text: "André and Gödel & co"}
-    again = _LatexCache()
+    again = _Kept("latex-decoded", ("latexcodec",))
     again.load(tmp_path)
-    assert again.decoded == {text: "André and Gödel & co"} and not again.dirty
+    assert again.get(text) == "André and Gödel & co" and not again.dirty
     # A file another latexcodec wrote is never read: the version is in its name.
     saved.rename(tmp_path / "latex-decoded-0.0.json")
-    fresh = _LatexCache()
+    fresh = _Kept("latex-decoded", ("latexcodec",))
     fresh.load(tmp_path)
-    assert fresh.decoded == {}
+    assert fresh.get(text) is None
+
+
+def test_highlighted_code_is_kept_unless_it_warned(monkeypatch):
+    """The highlighter, through the kept texts: the same block gives the same HTML, made once;
+    a block whose highlighting warned is highlighted (and warns) every time."""
+    from types import SimpleNamespace
+
+    from sphinx.highlighting import PygmentsBridge
+
+    from gpufleet.build import sphinx_ext
+
+    monkeypatch.setattr(sphinx_ext, "_HIGHLIGHTED", sphinx_ext._Kept("highlighted", ()))
+    bridge = PygmentsBridge("html")
+    made: list[str] = []
+    app = SimpleNamespace(builder=SimpleNamespace(highlighter=bridge), _warncount=0)
+
+    def highlight(source, lang, opts=None, force=False, location=None, **kwargs):
+        made.append(source)
+        if "warns" in source:
+            app._warncount += 1
+        return PygmentsBridge.highlight_block(bridge, source, lang, opts, force, location, **kwargs)
+
+    bridge.highlight_block = highlight
+    sphinx_ext._keep_highlighting(app)
+    html = bridge.highlight_block("x = 1  # one", "python")
+    assert '<span class="n">x</span>' in html
+    assert bridge.highlight_block("x = 1  # one", "python") == html
+    assert bridge.highlight_block("x = 1  # one", "python", linenos=True) != html
+    assert made == ["x = 1  # one", "x = 1  # one"]  # once plain, once with line numbers
+    bridge.highlight_block("warns()", "python")
+    bridge.highlight_block("warns()", "python")
+    assert made[2:] == ["warns()", "warns()"] and app._warncount == 2
 
 
 def test_the_vega_bundle_is_kept_for_the_installed_altair(tmp_path):

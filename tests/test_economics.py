@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,6 +66,13 @@ def test_cost_formulas():
     rates = [0, 1e-12, 1e-9, 1.9e-7, 2.1e-7, 1e-6, 1e-3]
     factors = [formulas.capital_recovery_factor(r, 5) for r in rates]
     assert factors == sorted(factors) and len(set(factors)) == len(factors)
+    # Numbers go without NumPy, arrays with it: the two give the same factor.
+    grid = [(r, n) for r in (0, 5e-324, 1e-9, 1.9e-7, 2.1e-7, 0.087, 0.5) for n in (0.5, 5.5, 60)]
+    as_arrays = formulas.capital_recovery_factor(
+        np.array([r for r, _ in grid]), np.array([n for _, n in grid])
+    )
+    for (rate, years), from_array in zip(grid, as_arrays, strict=True):
+        assert formulas.capital_recovery_factor(rate, years) == pytest.approx(from_array, rel=1e-14)
     assert formulas.it_power_with_network_mw(90.0, 0.1) == pytest.approx(100.0)
 
 

@@ -17,15 +17,16 @@ the same bytes as a build from scratch:
   taken out and put back; a word that was only on the old version of a page stays in it with
   an empty list of pages. Those entries are dropped when the build finishes.
 
-And three speed-ups. pybtex (behind sphinxcontrib-bibtex) looks up its style plugins through
+And four speed-ups. pybtex (behind sphinxcontrib-bibtex) looks up its style plugins through
 ``importlib.metadata.entry_points`` on every citation it resolves, and each lookup scans every
 installed distribution; the installed entry points do not change during a process, so the
 lookup is cached. sphinxcontrib-bibtex formats every cited entry on every build, and most of
 that time is latexcodec turning the entries' LaTeX into text (about a thousand strings, a third
-of them distinct, half a second here): that pure function is cached, in memory and beside the
-doctrees from one build to the next, for the installed latexcodec. The theme's Jinja templates
-are compiled once and kept beside the doctrees (Jinja's own bytecode cache, which checks each
-template's source), not on every build.
+of them distinct, half a second here): that pure function is kept, in memory and beside the
+doctrees from one build to the next, for the installed latexcodec. So is the HTML Pygments
+makes of each code block (a page's code does not change when its numbers do; about a tenth of
+an incremental build). The theme's Jinja templates are compiled once and kept beside the
+doctrees (Jinja's own bytecode cache, which checks each template's source), not on every build.
 """
 
 from __future__ import annotations
@@ -47,37 +48,38 @@ def _cached_entry_points(original):
     return entry_points
 
 
-class _LatexCache:
-    """LaTeX decoded to text by latexcodec, kept from one build to the next.
+class _Kept:
+    """Texts worked out by a pure function of a text, kept from one build to the next.
 
-    The decoding is a pure function of the string and of latexcodec's version, which names the
-    file, so a cache written by another version is never read.
+    They are kept beside the doctrees, in a file named by the versions of the packages that
+    work them out, so a file written by other versions is never read; and written only when a
+    build succeeds.
     """
 
-    def __init__(self) -> None:
-        self.decoded: dict[str, str] = {}
+    def __init__(self, stem: str, packages: tuple[str, ...]) -> None:
+        self.stem = stem
+        self.packages = packages
+        self.texts: dict[str, str] = {}
         self.path: Path | None = None
         self.dirty = False
 
-    def decode(self, latex: str) -> str:
-        found = self.decoded.get(latex)
-        if found is None:
-            import codecs
+    def get(self, key: str) -> str | None:
+        return self.texts.get(key)
 
-            import latexcodec  # noqa: F401  (registers the codec)
-
-            found = self.decoded[latex] = codecs.decode(latex, "ulatex")
-            self.dirty = True
-        return found
+    def put(self, key: str, text: str) -> str:
+        self.texts[key] = text
+        self.dirty = True
+        return text
 
     def load(self, folder: Path) -> None:
         from importlib.metadata import version
 
-        path = folder / f"latex-decoded-{version('latexcodec')}.json"
+        versions = "-".join(version(package) for package in self.packages)
+        path = folder / f"{self.stem}-{versions}.json"
         if path != self.path:
             self.path = path
             try:
-                self.decoded.update(json.loads(path.read_text(encoding="utf-8")))
+                self.texts.update(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError):
                 pass
 
@@ -85,28 +87,70 @@ class _LatexCache:
         if self.dirty and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             scratch = self.path.with_suffix(".tmp")
-            scratch.write_text(json.dumps(self.decoded, sort_keys=True), encoding="utf-8")
+            scratch.write_text(json.dumps(self.texts, sort_keys=True), encoding="utf-8")
             os.replace(scratch, self.path)
             self.dirty = False
 
 
-_LATEX = _LatexCache()
+#: LaTeX decoded to text by latexcodec.
+_LATEX = _Kept("latex-decoded", ("latexcodec",))
+
+#: Code blocks highlighted as HTML by Pygments, through Sphinx.
+_HIGHLIGHTED = _Kept("highlighted", ("pygments", "sphinx"))
+
+_KEPT = (_LATEX, _HIGHLIGHTED)
+
+
+def _decode_latex(latex: str) -> str:
+    found = _LATEX.get(latex)
+    if found is None:
+        import codecs
+
+        import latexcodec  # noqa: F401  (registers the codec)
+
+        found = _LATEX.put(latex, codecs.decode(latex, "ulatex"))
+    return found
 
 
 def _from_latex(cls, latex: str):
     """pybtex's ``Text.from_latex``, decoding through the cache."""
     from pybtex.markup import LaTeXParser
 
-    return LaTeXParser(_LATEX.decode(latex)).parse()
+    return LaTeXParser(_decode_latex(latex)).parse()
 
 
-def _load_latex_cache(app) -> None:
-    _LATEX.load(Path(app.doctreedir).parent)
+def _keep_highlighting(app) -> None:
+    """Sphinx's highlighter, through :data:`_HIGHLIGHTED`: the same code block, language,
+    options and formatter give the same HTML. A block whose highlighting logged a warning is
+    not kept, so that every build that has it warns."""
+    highlighter = getattr(app.builder, "highlighter", None)
+    if highlighter is None:
+        return
+    original = highlighter.highlight_block
+    formatter = f"{highlighter.dest} {highlighter.formatter} {highlighter.formatter_args}"
+
+    def highlight_block(source, lang, opts=None, force=False, location=None, **kwargs) -> str:
+        key = json.dumps([source, lang, opts, force, kwargs, formatter], default=repr)
+        found = _HIGHLIGHTED.get(key)
+        if found is None:
+            warnings = app._warncount
+            found = original(source, lang, opts, force, location, **kwargs)
+            if app._warncount == warnings:
+                _HIGHLIGHTED.put(key, found)
+        return found
+
+    highlighter.highlight_block = highlight_block
 
 
-def _save_latex_cache(app, exception) -> None:
+def _load_kept(app) -> None:
+    for kept in _KEPT:
+        kept.load(Path(app.doctreedir).parent)
+
+
+def _save_kept(app, exception) -> None:
     if exception is None:
-        _LATEX.save()
+        for kept in _KEPT:
+            kept.save()
 
 
 def _fresh_templates_path(app, config) -> None:
@@ -143,7 +187,8 @@ def _forget_earlier_glue() -> None:
 
 def _start_build(app) -> None:
     _forget_earlier_glue()
-    _load_latex_cache(app)
+    _load_kept(app)
+    _keep_highlighting(app)
     _keep_compiled_templates(app)
     _copy_stylesheet_first(app)
 
@@ -185,5 +230,5 @@ def setup(app) -> dict[str, object]:
     app.connect("builder-inited", _start_build)
     app.connect("doctree-read", _note_glue_dependencies)
     app.connect("build-finished", _drop_orphan_search_terms)
-    app.connect("build-finished", _save_latex_cache)
+    app.connect("build-finished", _save_kept)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
