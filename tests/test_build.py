@@ -15,6 +15,8 @@ import pytest
 from gpufleet.build.site import vega_bundle
 from tests.conftest import REPOSITORY, gpufleet
 
+REFERENCES = Path(__file__).parents[1] / "book" / "references.bib"
+
 PAGES = [
     "book/intro.html",
     "book/fleet.html",
@@ -228,6 +230,46 @@ def test_highlighted_code_is_kept_unless_it_warned(monkeypatch):
     bridge.highlight_block("warns()", "python")
     bridge.highlight_block("warns()", "python")
     assert made[2:] == ["warns()", "warns()"] and app._warncount == 2
+
+
+def test_formatted_entries_are_kept_and_given_back_as_pybtex_formats_them(monkeypatch, tmp_path):
+    """A bibliography entry formatted once is given back from the kept copy, a fresh object
+    each time, equal to what pybtex makes; a change to the entry or the style formats again."""
+    from pybtex.backends.html import Backend
+    from pybtex.database import parse_file
+    from pybtex.plugin import find_plugin
+    from pybtex.style.formatting import BaseStyle
+
+    from gpufleet.build import sphinx_ext
+
+    kept = sphinx_ext._Kept("formatted-entries", ("pybtex",), objects=True)
+    monkeypatch.setattr(sphinx_ext, "_FORMATTED", kept)
+    original = getattr(BaseStyle.format_entry, "__wrapped__", BaseStyle.format_entry)
+    calls: list[str] = []
+
+    def counted(self, label, entry, bib_data=None):
+        calls.append(entry.key)
+        return original(self, label, entry, bib_data)
+
+    format_entry = sphinx_ext._kept_formatting(counted)
+    entry = next(iter(parse_file(REFERENCES).entries.values()))
+    style = find_plugin("pybtex.style.formatting", "plain")()
+    html = Backend()
+    made = format_entry(style, "1", entry)
+    again = format_entry(style, "1", entry)
+    assert calls == [entry.key]
+    assert again is not made and again.text.render(html) == made.text.render(html)
+    assert again.text.render(html) == original(style, "1", entry).text.render(html)
+    format_entry(style, "2", entry)  # another label
+    format_entry(find_plugin("pybtex.style.formatting", "unsrt")(), "1", entry)
+    entry.fields["title"] = "Another title"
+    format_entry(style, "1", entry)
+    assert calls == [entry.key] * 4
+    kept.load(tmp_path)
+    kept.save()
+    back = sphinx_ext._Kept("formatted-entries", ("pybtex",), objects=True)
+    back.load(tmp_path)
+    assert back.get(sphinx_ext._entry_key(style, "1", entry)).label == "1"
 
 
 def test_the_vega_bundle_is_kept_for_the_installed_altair(tmp_path):

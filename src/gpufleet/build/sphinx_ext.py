@@ -20,13 +20,18 @@ the same bytes as a build from scratch:
 And four speed-ups. pybtex (behind sphinxcontrib-bibtex) looks up its style plugins through
 ``importlib.metadata.entry_points`` on every citation it resolves, and each lookup scans every
 installed distribution; the installed entry points do not change during a process, so the
-lookup is cached. sphinxcontrib-bibtex formats every cited entry on every build, and most of
-that time is latexcodec turning the entries' LaTeX into text (about a thousand strings, a third
-of them distinct, half a second here): that pure function is kept, in memory and beside the
-doctrees from one build to the next, for the installed latexcodec. So is the HTML Pygments
-makes of each code block (a page's code does not change when its numbers do; about a tenth of
-an incremental build). The theme's Jinja templates are compiled once and kept beside the
-doctrees (Jinja's own bytecode cache, which checks each template's source), not on every build.
+lookup is cached. Three pure functions' results are kept beside the doctrees from one build to
+the next, for the installed versions of what works them out (:class:`_Kept`):
+
+- the entries of the bibliography as pybtex's style formats them: sphinxcontrib-bibtex formats
+  every cited entry on every build, even one that reads one page again (about a tenth of it);
+- the text latexcodec makes of the entries' LaTeX, most of that formatting's time where no
+  entry is kept yet (about a thousand strings, a third of them distinct, half a second here);
+- the HTML Pygments makes of each code block (a page's code does not change when its numbers
+  do; about a tenth of an incremental build).
+
+The theme's Jinja templates are compiled once and kept beside the doctrees (Jinja's own
+bytecode cache, which checks each template's source), not on every build.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pickle
 from pathlib import Path
+from typing import Any
 
 
 def _cached_entry_points(original):
@@ -49,45 +56,55 @@ def _cached_entry_points(original):
 
 
 class _Kept:
-    """Texts worked out by a pure function of a text, kept from one build to the next.
+    """What a pure function of a text gave, kept from one build to the next.
 
-    They are kept beside the doctrees, in a file named by the versions of the packages that
-    work them out, so a file written by other versions is never read; and written only when a
-    build succeeds.
+    Kept beside the doctrees, in a file named by the versions of the packages that work it out
+    (a file written by other versions is never read), and written only when a build succeeds.
+    Texts are kept as JSON; with ``objects``, anything that pickles, given back as a fresh copy
+    each time (pickled, as Sphinx keeps its environment).
     """
 
-    def __init__(self, stem: str, packages: tuple[str, ...]) -> None:
+    def __init__(self, stem: str, packages: tuple[str, ...], *, objects: bool = False) -> None:
         self.stem = stem
         self.packages = packages
-        self.texts: dict[str, str] = {}
+        self.objects = objects
+        self.kept: dict[str, object] = {}
         self.path: Path | None = None
         self.dirty = False
 
-    def get(self, key: str) -> str | None:
-        return self.texts.get(key)
+    def get(self, key: str) -> Any:
+        found = self.kept.get(key)
+        return pickle.loads(found) if self.objects and found is not None else found
 
-    def put(self, key: str, text: str) -> str:
-        self.texts[key] = text
+    def put(self, key: str, value: Any) -> Any:
+        self.kept[key] = pickle.dumps(value) if self.objects else value
         self.dirty = True
-        return text
+        return value
 
     def load(self, folder: Path) -> None:
         from importlib.metadata import version
 
         versions = "-".join(version(package) for package in self.packages)
-        path = folder / f"{self.stem}-{versions}.json"
+        path = folder / f"{self.stem}-{versions}.{'pickle' if self.objects else 'json'}"
         if path != self.path:
             self.path = path
             try:
-                self.texts.update(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
+                self.kept.update(
+                    pickle.loads(path.read_bytes())
+                    if self.objects
+                    else json.loads(path.read_text(encoding="utf-8"))
+                )
+            except (OSError, ValueError, pickle.UnpicklingError, EOFError):
                 pass
 
     def save(self) -> None:
         if self.dirty and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             scratch = self.path.with_suffix(".tmp")
-            scratch.write_text(json.dumps(self.texts, sort_keys=True), encoding="utf-8")
+            if self.objects:
+                scratch.write_bytes(pickle.dumps(self.kept))
+            else:
+                scratch.write_text(json.dumps(self.kept, sort_keys=True), encoding="utf-8")
             os.replace(scratch, self.path)
             self.dirty = False
 
@@ -98,7 +115,44 @@ _LATEX = _Kept("latex-decoded", ("latexcodec",))
 #: Code blocks highlighted as HTML by Pygments, through Sphinx.
 _HIGHLIGHTED = _Kept("highlighted", ("pygments", "sphinx"))
 
-_KEPT = (_LATEX, _HIGHLIGHTED)
+#: Bibliography entries formatted by pybtex's styles, for sphinxcontrib-bibtex.
+_FORMATTED = _Kept("formatted-entries", ("pybtex", "sphinxcontrib-bibtex"), objects=True)
+
+_KEPT = (_LATEX, _HIGHLIGHTED, _FORMATTED)
+
+
+def _entry_key(style, label: str, entry) -> str:
+    """Everything a pybtex style's formatting of ``entry`` depends on."""
+    parts = (style.name_style, style.label_style, style.sorting_style)
+    return repr(
+        (
+            f"{type(style).__module__}.{type(style).__qualname__}",
+            [f"{type(part).__module__}.{type(part).__qualname__}" for part in parts],
+            style.abbreviate_names,
+            style.min_crossrefs,
+            label,
+            entry.type,
+            entry.key,
+            sorted(entry.fields.items()),
+            [(role, [str(person) for person in people]) for role, people in entry.persons.items()],
+        )
+    )
+
+
+def _kept_formatting(original):
+    """pybtex's ``BaseStyle.format_entry``, through :data:`_FORMATTED` (with no database to
+    resolve cross-references in, as sphinxcontrib-bibtex calls it)."""
+
+    @functools.wraps(original)
+    def format_entry(self, label, entry, bib_data=None):
+        if bib_data is not None:
+            return original(self, label, entry, bib_data)
+        key = _entry_key(self, label, entry)
+        found = _FORMATTED.get(key)
+        return found if found is not None else _FORMATTED.put(key, original(self, label, entry))
+
+    format_entry.gpufleet_kept = True
+    return format_entry
 
 
 def _decode_latex(latex: str) -> str:
@@ -221,11 +275,15 @@ def _drop_orphan_search_terms(app, exception) -> None:
 def setup(app) -> dict[str, object]:
     import pybtex.plugin
     import pybtex.richtext
+    import pybtex.style.formatting
 
     if not getattr(pybtex.plugin.entry_points, "gpufleet_cached", False):
         pybtex.plugin.entry_points = _cached_entry_points(pybtex.plugin.entry_points)
         pybtex.plugin.entry_points.gpufleet_cached = True
     pybtex.richtext.Text.from_latex = classmethod(_from_latex)
+    style = pybtex.style.formatting.BaseStyle
+    if not getattr(style.format_entry, "gpufleet_kept", False):
+        style.format_entry = _kept_formatting(style.format_entry)
     app.connect("config-inited", _fresh_templates_path, priority=0)  # before the themes
     app.connect("builder-inited", _start_build)
     app.connect("doctree-read", _note_glue_dependencies)
