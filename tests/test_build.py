@@ -352,3 +352,32 @@ print(issubclass(real, NotebookClientBase), "sqlalchemy" in sys.modules)
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.split("\n")[:3] == ["[]", "True", "True True"]
+
+
+def test_a_build_in_a_thread_logs_its_own_output_and_leaves_the_others(capsys):
+    """While the site builds in its thread, what that thread prints goes to the build's log
+    and what the runner prints (its progress) still reaches the terminal."""
+    import io
+    import threading
+
+    from gpufleet.build import booksite
+
+    log = io.StringIO()
+    inside = threading.Event()
+    carry_on = threading.Event()
+
+    def building() -> None:
+        with booksite._output_to(log):
+            print("from the build")
+            inside.set()
+            carry_on.wait(10)
+            print("warning from the build", file=sys.stderr)
+
+    thread = threading.Thread(target=building)
+    thread.start()
+    inside.wait(10)
+    print("[2/3] training: executed")
+    carry_on.set()
+    thread.join()
+    assert log.getvalue() == "from the build\nwarning from the build\n"
+    assert capsys.readouterr().out == "[2/3] training: executed\n"

@@ -293,3 +293,19 @@ def test_the_in_process_engine_writes_outputs_as_a_kernel_does(tmp_path, monkeyp
         ["'last'"],
         ["3"],
     ]
+
+
+def test_a_processor_is_said_free_once_fewer_notebooks_are_left_than_run_at_once():
+    from gpufleet.build.execution import _Left
+
+    said: list[str] = []
+    three = _Left(3, 2, lambda: said.append("free"))
+    three.check()  # two running, one waiting
+    three.one_done()  # two running
+    assert said == []
+    three.one_done()  # one running, on two processors
+    three.one_done()
+    assert said == ["free"]  # once
+    one = _Left(1, 2, lambda: said.append("free at once"))
+    one.check()
+    assert said == ["free", "free at once"]

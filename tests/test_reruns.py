@@ -299,18 +299,79 @@ def test_publishing_shares_the_unchanged_files_of_the_previous_site(tmp_path):
     assert not first_page.exists() or first_page.read_text() == "newer page"
 
 
-def _fake_sphinx(monkeypatch, succeeds: bool) -> list[bool]:
-    """Replace the Sphinx build with one that records whether it was asked for all pages."""
+def _fake_sphinx(monkeypatch, succeeds: bool, seen: list | None = None) -> list[bool]:
+    """Replace the Sphinx build with one that records whether it was asked for all pages, and
+    in ``seen``, the page it found as it set itself up and as it read."""
     calls = []
 
-    def build(source, out, *, all_pages):
+    def build(source, out, *, all_pages, before_reading=None):
         calls.append(all_pages)
+        page = source / "book" / "page.md"
+        if seen is not None:
+            seen.append(("set up", page.read_text() if page.is_file() else None))
+        if before_reading is not None:
+            before_reading()
+        if seen is not None:
+            seen.append(("read", page.read_text()))
         (out / "_build" / "html").mkdir(parents=True, exist_ok=True)
         return succeeds, "" if succeeds else "WARNING: broken"
 
     monkeypatch.setattr(site.booksite, "build", build)
+    monkeypatch.setattr(site.booksite, "warm", lambda: None)
     monkeypatch.setattr(site, "vendor_vega", lambda static, cache: None)
     return calls
+
+
+def _waiting_for(seen: list, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(seen) < count:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.01)
+
+
+def test_an_incremental_build_sets_sphinx_up_before_its_pages_are_staged(tmp_path, monkeypatch):
+    """Sphinx is set up on the sources the last build left, while the notebooks run; it reads
+    the pages staged when they are done."""
+    source, workspace = tmp_path / "src", tmp_path / "_build" / "sphinx"
+    (source / "book").mkdir(parents=True)
+    (source / "book" / "page.md").write_text("# Before")
+    seen: list = []
+    calls = _fake_sphinx(monkeypatch, succeeds=True, seen=seen)
+    site.build(source, workspace, key="k1", log=print)  # from scratch: staged, then set up
+    assert seen == [("set up", "# Before"), ("read", "# Before")]
+    seen.clear()
+    building = site.Build(workspace, key="k1", log=print)
+    time.sleep(0.3)
+    assert seen == []  # every processor is running notebooks
+    building.set_up()
+    _waiting_for(seen, 1)
+    assert seen == [("set up", "# Before")]
+    (source / "book" / "page.md").write_text("# After")  # the notebooks' pages, staged
+    html = building.finish(source)
+    assert seen == [("set up", "# Before"), ("read", "# After")]
+    assert calls == [True, False] and html == workspace / "out" / "_build" / "html"
+    assert (workspace / site.BUILT_FROM).read_text() == "k1"
+
+
+def test_a_cancelled_build_leaves_the_workspace_as_it_was(tmp_path, monkeypatch):
+    source, workspace = tmp_path / "src", tmp_path / "_build" / "sphinx"
+    (source / "book").mkdir(parents=True)
+    (source / "book" / "page.md").write_text("# Before")
+    seen: list = []
+    calls = _fake_sphinx(monkeypatch, succeeds=True, seen=seen)
+    site.build(source, workspace, key="k1", log=print)
+    (source / "book" / "page.md").write_text("# After")
+    site.Build(workspace, key="k1", log=print).cancel()  # a notebook failed: nothing staged
+    set_up = site.Build(workspace, key="k1", log=print)
+    set_up.set_up()
+    _waiting_for(seen, 3)
+    set_up.cancel()  # after Sphinx was set up
+    site.Build(workspace, key="other", log=print).cancel()  # one that was to start afresh
+    assert seen[2:] == [("set up", "# Before")] and calls == [True, False]
+    assert (workspace / "src" / "book" / "page.md").read_text() == "# Before"
+    assert (workspace / site.BUILT_FROM).read_text() == "k1"  # still to be trusted
+    site.build(source, workspace, key="k1", log=print)
+    assert calls == [True, False, False] and seen[-1] == ("read", "# After")
 
 
 def test_a_failed_build_makes_the_next_one_start_from_scratch(tmp_path, monkeypatch):

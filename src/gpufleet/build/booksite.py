@@ -1,10 +1,11 @@
-"""Building the book in this process, with Sphinx's imports done while the notebooks run.
+"""Building the book in this process, in a thread started while the notebooks run.
 
 ``jupyter-book build`` spends most of a small build importing Sphinx, the theme and their
-extensions (about two seconds here). The runner calls :func:`warm` in a background thread
-when a run starts, while the notebooks execute in other processes, then :func:`build` runs
-Jupyter Book's own build command in this process once they are done. The result is the same
-build as ``jupyter-book build -W -n --keep-going``.
+extensions (about two seconds here), and then setting Sphinx up. The runner's build thread
+(:class:`gpufleet.build.site.Build`) calls :func:`warm` as the notebooks start executing in
+other processes, then :func:`build`, which runs Jupyter Book's own build command and can wait,
+once Sphinx is set up, for the notebooks' pages. The result is the same build as
+``jupyter-book build -W -n --keep-going``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import gc
 import importlib
 import io
 import sys
+import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from gpufleet.build import forks
 
@@ -82,8 +85,8 @@ def _deferred(module: str, client: str) -> Callable[..., object]:
 
 
 def warm() -> None:
-    """Import the build's modules and make its lexers (the runner does it in a thread while
-    the notebooks run: see :func:`gpufleet.build.site.prepare`)."""
+    """Import the build's modules and make its lexers (in the build's thread, while the
+    notebooks run: see :class:`gpufleet.build.site.Build`)."""
     defer_execution_clients()
     with forks.importing():
         for name in HEAVY_MODULES:
@@ -128,14 +131,66 @@ def _fewer_collections():
         gc.unfreeze()
 
 
-def build(source: Path, out: Path, *, all_pages: bool) -> tuple[bool, str]:
-    """Build ``source`` into ``out/_build/html`` with warnings as errors; (succeeded, log)."""
+class _ThreadOutput(io.TextIOBase):
+    """``sys.stdout`` or ``sys.stderr`` while a build runs: what the building thread writes
+    goes to the build's log, what the others write (the runner's progress, while the notebooks
+    run) goes where it went before."""
+
+    def __init__(self, log: io.StringIO, others: TextIO) -> None:
+        self.log = log
+        self.others = others
+        self.thread = threading.current_thread()
+
+    def _target(self) -> TextIO:
+        return self.log if threading.current_thread() is self.thread else self.others
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        return self._target().isatty()
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+@contextlib.contextmanager
+def _output_to(log: io.StringIO) -> Iterator[None]:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ThreadOutput(log, out), _ThreadOutput(log, err)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def build(
+    source: Path,
+    out: Path,
+    *,
+    all_pages: bool,
+    before_reading: Callable[[], None] | None = None,
+) -> tuple[bool, str]:
+    """Build ``source`` into ``out/_build/html`` with warnings as errors; (succeeded, log).
+
+    ``before_reading``, if given, is called once Sphinx has set itself up (its configuration,
+    its extensions and the last build's environment) and before it looks at the pages: the
+    runner sets Sphinx up while the notebooks run, and puts their pages in ``source`` then
+    (:class:`gpufleet.build.site.Build`). What it raises stops the build. Sphinx's output goes
+    to the log, whichever thread builds; the other threads' output goes where it went.
+    """
     defer_execution_clients()
     from jupyter_book.cli.main import build as jupyter_book_build
 
+    from gpufleet.build import sphinx_ext
+
     log = io.StringIO()
     succeeded = False
-    with _fewer_collections(), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    with _fewer_collections(), _output_to(log), sphinx_ext.before_reading(before_reading):
         try:
             jupyter_book_build.callback(
                 path_source=str(source),

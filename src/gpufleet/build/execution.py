@@ -245,6 +245,7 @@ def execute(
     kernels: bool = not forks.available(),
     worker: forks.Forks | None = None,
     started: Callable[[], object] | None = None,
+    idle: Callable[[], object] | None = None,
 ) -> list[Executed]:
     """Execute notebooks into ``into``, ``jobs`` at a time; every failure is reported.
 
@@ -253,23 +254,28 @@ def execute(
     otherwise; it is stopped when they are done. With ``kernels`` (where the platform cannot
     fork), each runs in a Jupyter kernel instead. ``started`` is called once the worker is
     forked, while it imports (this process may start threads from then on); not at all when
-    there is no notebook to run. ``timings``, if given, gets how long the worker took to be
-    ready (what was left of its imports, or the longest kernel start) under ``"workers ready"``.
+    there is no notebook to run. ``idle`` is called once, as soon as fewer notebooks are left
+    to run than ``jobs`` (a processor is free from then on for other work). ``timings``, if
+    given, gets how long the worker took to be ready (what was left of its imports, or the
+    longest kernel start) under ``"workers ready"``.
     """
     if not notebooks:
         return []
+    left = _Left(len(notebooks), jobs, idle)
     if kernels:
-        return _execute_in_kernels(plan, notebooks, into, inputs, jobs, log, timings, started)
+        return _execute_in_kernels(plan, notebooks, into, inputs, jobs, log, timings, started, left)
     done: list[Executed] = []
     errors: dict[int, str] = {}
 
     def finished(index: int, result: Executed) -> None:
         done.append(result)
         log(f"  {result.name}: executed in {result.seconds:.1f} s")
+        left.one_done()
 
     def failed(index: int, why: str) -> None:
         name = notebooks[index].name
         errors[index] = why if why.startswith(f"notebook {name} ") else f"notebook {name}: {why}"
+        left.one_done()
 
     with worker or notebook_worker.start() as running:
         if started is not None:
@@ -282,11 +288,30 @@ def execute(
         if timings is not None:  # how long this run waited for it, however early it started
             timings["workers ready"] = time.perf_counter() - waiting
         jobs_to_run = [Job.of(plan, notebook, into, inputs) for notebook in notebooks]
+        left.check()
         running.run(jobs_to_run, finished, failed, jobs=jobs)
     if errors:
         raise RunError("\n".join(errors[index] for index in sorted(errors)))
     order = {nb.name: position for position, nb in enumerate(notebooks)}
     return sorted(done, key=lambda result: order[result.name])
+
+
+class _Left:
+    """How many notebooks are left to run; calls ``idle`` once, when fewer than ``jobs``."""
+
+    def __init__(self, count: int, jobs: int, idle: Callable[[], object] | None) -> None:
+        self.count = count
+        self.jobs = max(1, jobs)
+        self.idle = idle
+
+    def one_done(self) -> None:
+        self.count -= 1
+        self.check()
+
+    def check(self) -> None:
+        if self.idle is not None and self.count < self.jobs:
+            idle, self.idle = self.idle, None
+            idle()
 
 
 def _execute_in_kernels(
@@ -298,6 +323,7 @@ def _execute_in_kernels(
     log: Log,
     timings: dict[str, float] | None,
     started: Callable[[], object] | None,
+    left: _Left,
 ) -> list[Executed]:
     done: list[Executed] = []
     errors: list[str] = []
@@ -306,6 +332,7 @@ def _execute_in_kernels(
     kernels = KernelPool(plan.root / "_build" / "kernels.log")
     if started is not None:
         started()
+    left.check()
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = {
@@ -319,6 +346,8 @@ def _execute_in_kernels(
                     except RunError as error:
                         errors.append(str(error))
                         continue
+                    finally:
+                        left.one_done()  # in the order given, not that of finishing
                     done.append(result)
                     log(f"  {notebook.name}: executed in {result.seconds:.1f} s")
             except BaseException:

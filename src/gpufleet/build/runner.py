@@ -14,7 +14,6 @@ import hashlib
 import json
 import shutil
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from gpufleet.build.files import write_atomic
 from gpufleet.build.forks import Forks
 from gpufleet.build.planning import Plan, plan
 from gpufleet.build.provenance import Assumptions, Difference
-from gpufleet.build.site import build, prepare, publish, repository_url, stage_sources
+from gpufleet.build.site import Build, publish, repository_url, stage_sources
 from gpufleet.errors import InputError, RunError
 from gpufleet.model import data as _data
 
@@ -276,14 +275,21 @@ def run(
         shutil.rmtree(stage, ignore_errors=True)
         executed_dir = stage / "executed"
         executed_dir.mkdir(parents=True)
+        building: list[Build] = []
+
+        def start_building() -> None:  # while the notebooks run
+            building.append(
+                Build(
+                    root / "_build" / "sphinx",
+                    key=_structure_digest(root, inputs, repository),
+                    from_scratch=force,
+                    log=log,
+                )
+            )
+
         try:
             clock.lap("planning")
             timings: dict[str, float] = {}
-            preparing: list[threading.Thread] = []
-
-            def start_preparing() -> None:  # the build's imports and the Vega bundle
-                preparing.append(prepare(root / "_build"))
-
             done = execute(
                 the_plan,
                 stale,
@@ -293,7 +299,8 @@ def run(
                 log=log,
                 timings=timings,
                 worker=worker,
-                started=start_preparing if build_site else None,
+                started=start_building if build_site else None,
+                idle=lambda: [build.set_up() for build in building],
             )
             clock.lap("notebooks")
             all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
@@ -308,24 +315,20 @@ def run(
                 ):
                     log("nothing changed: the site is up to date")
                 else:
-                    for thread in preparing:
-                        thread.join()
                     source = stage_sources(
                         root, stage / "src", executed_dir, repository=repository, left_behind=behind
                     )
-                    html = build(
-                        source,
-                        root / "_build" / "sphinx",
-                        key=_structure_digest(root, inputs, repository),
-                        from_scratch=force,
-                        log=log,
-                    )
+                    if not building:
+                        start_building()
+                    html = building.pop().finish(source)
             clock.lap("build")
             publish(root, html, executed_dir)
             cache.save(
                 {nb.name: prints[nb.name] for nb in stale}, site if html is not None else None
             )
         finally:
+            for unfinished in building:  # the run stopped before its pages were staged
+                unfinished.cancel()
             shutil.rmtree(stage, ignore_errors=True)
         clock.lap("publish")
         if "workers ready" in timings:  # within the notebooks' time

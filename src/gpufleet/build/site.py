@@ -1,9 +1,10 @@
 """The site: the book's sources staged, built with warnings as errors, then published.
 
-:func:`stage_sources` gathers the book's sources with the new executed notebooks.
-:func:`build` builds them in Sphinx's workspace (``_build/sphinx``): its sources, doctrees and
-output are kept from one run to the next, so a run that changed two notebooks reads and
-writes two pages (and those that paste numbers from them) instead of all of them. Such an
+:func:`stage_sources` gathers the book's sources with the new executed notebooks. A
+:class:`Build`, started while the notebooks run, builds them once they are staged (:func:`build`
+does both at once) in Sphinx's workspace (``_build/sphinx``): its sources, doctrees and output
+are kept from one run to the next, so a run that changed two notebooks reads and writes two
+pages (and those that paste numbers from them) instead of all of them. Such an
 incremental build writes the same bytes as a build from scratch (tested); it is used only
 when the workspace was last built, completely, from the same pages, configuration, notebook
 sources, data and code, and a build that fails or is interrupted leaves it to be rebuilt from
@@ -78,20 +79,6 @@ def vendor_vega(static: Path, cache: Path) -> None:
         f"window.VEGA_DEBUG = {json.dumps(versions, sort_keys=True)};\n"
     )
     write_atomic(static / "vega-config.js", config)
-
-
-def prepare(build_dir: Path) -> threading.Thread:
-    """Start, in a thread, what every build needs and nothing it builds changes: Sphinx's
-    imports (:func:`booksite.warm`) and the Vega bundle (:func:`vega_cache`). The runner
-    starts it while the notebooks run, in other processes, and joins it before building."""
-
-    def work() -> None:
-        booksite.warm()
-        vega_bundle(vega_cache(build_dir))
-
-    thread = threading.Thread(target=work, name="gpufleet-prepare-build", daemon=True)
-    thread.start()
-    return thread
 
 
 #: The book's sources besides the executed notebooks.
@@ -295,49 +282,141 @@ def vega_cache(build_dir: Path) -> Path:
 BUILT_FROM = "built-from"
 
 
+class BuildCancelled(Exception):
+    """The run stopped before its pages were staged: the build it started stops too."""
+
+
+class Build:
+    """Building the site in ``workspace``, in a thread started while the notebooks run.
+
+    Sphinx spends about a fifth of a small build setting itself up (its configuration and
+    extensions, the last build's environment) before it looks at a page. A build starts with
+    Sphinx's imports (:func:`booksite.warm`) and the Vega bundle. When it is incremental, it
+    then sets Sphinx up on the sources the last build left, as soon as :meth:`set_up` says a
+    processor is free (the notebooks still running need fewer than there are): nothing Sphinx
+    reads then can differ from this run's sources, since they are what ``key`` digests. It waits
+    there for :meth:`finish`, which gives it the staged sources; it copies what changed into
+    the workspace and builds. A build from scratch waits for them before setting Sphinx up.
+    :meth:`cancel` stops it, leaving the workspace as the last build left it.
+
+    The build is incremental when ``workspace`` was last built successfully with the same
+    ``key`` (what the pages' structure depends on: everything but the executed notebooks), and
+    from scratch otherwise or with ``from_scratch``.
+    """
+
+    def __init__(
+        self, workspace: Path, *, key: str, from_scratch: bool = False, log: Log = print
+    ) -> None:
+        self.workspace = workspace
+        self.key = key
+        self.log = log
+        stamp = workspace / BUILT_FROM
+        self.incremental = (
+            not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
+        )
+        self._source: Path | None = None
+        self._may_set_up = threading.Event()  # a processor is free
+        self._given = threading.Event()  # finish() or cancel() was called
+        self._staged = threading.Event()  # the sources are in the workspace (or never will be)
+        self._changed_pages = 0
+        self._outcome: tuple[bool, str] | BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="gpufleet-build", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            booksite.warm()
+            vega_bundle(vega_cache(self.workspace.parent))
+            if self.incremental:
+                self._may_set_up.wait()
+                if self._given.is_set() and self._source is None:
+                    raise BuildCancelled
+            else:
+                self._stage()
+            self._outcome = booksite.build(
+                self.workspace / "src",
+                self.workspace / "out",
+                all_pages=not self.incremental,
+                before_reading=self._stage if self.incremental else None,
+            )
+        except BaseException as error:  # noqa: BLE001 - given to the thread that waits
+            self._outcome = error
+        finally:
+            self._staged.set()
+
+    def _stage(self) -> None:
+        """In the build's thread: wait for the staged sources, then copy what changed in."""
+        try:
+            self._given.wait()
+            if self._source is None:
+                raise BuildCancelled
+            vendor_vega(self._source / "_static", vega_cache(self.workspace.parent))
+            stamp = self.workspace / BUILT_FROM
+            if self.incremental:
+                stamp.unlink()  # until this build succeeds, the workspace is not to be trusted
+            else:
+                shutil.rmtree(self.workspace, ignore_errors=True)
+            changed = sync_tree(self._source, self.workspace / "src")
+            self._changed_pages = sum(name.endswith((".ipynb", ".md")) for name in changed)
+        finally:
+            self._staged.set()
+
+    def set_up(self) -> None:
+        """Let the build set Sphinx up now: a processor is free for it."""
+        self._may_set_up.set()
+
+    def finish(self, source: Path) -> Path:
+        """Build the staged ``source``; returns the html folder (:class:`RunError` if the build
+        fails: the workspace is then built from scratch next time)."""
+        self._source = source
+        self._given.set()
+        self._may_set_up.set()
+        self._staged.wait()
+        self.log(
+            f"building the site, {self._changed_pages} changed page(s) (warnings are errors)"
+            if self.incremental
+            else "building the site from scratch (warnings are errors)"
+        )
+        started = time.perf_counter()
+        self._thread.join()
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        succeeded, output = self._outcome
+        if not succeeded:
+            raise _failed(self.workspace, output)
+        write_atomic(self.workspace / BUILT_FROM, self.key)
+        self.log(f"  built in {time.perf_counter() - started:.1f} s")
+        return self.workspace / "out" / "_build" / "html"
+
+    def cancel(self) -> None:
+        """Stop the build before it reads a page, and wait for its thread."""
+        self._given.set()
+        self._may_set_up.set()
+        self._thread.join()
+
+
 def build(
     source: Path, workspace: Path, *, key: str, from_scratch: bool = False, log: Log = print
 ) -> Path:
-    """Build ``source`` in ``workspace`` with warnings as errors; returns the html folder.
+    """Build ``source`` in ``workspace`` with warnings as errors, now (:class:`Build`)."""
+    return Build(workspace, key=key, from_scratch=from_scratch, log=log).finish(source)
 
-    The build is incremental when ``workspace`` was last built successfully with the same
-    ``key`` (what the pages' structure depends on: everything but the executed notebooks),
-    and from scratch otherwise or with ``from_scratch``.
-    """
-    vendor_vega(source / "_static", vega_cache(workspace.parent))
-    stamp = workspace / BUILT_FROM
-    incremental = not from_scratch and stamp.is_file() and stamp.read_text(encoding="utf-8") == key
-    if incremental:
-        stamp.unlink()  # until this build succeeds, the workspace is not to be trusted
-    else:
-        shutil.rmtree(workspace, ignore_errors=True)
-    changed = sync_tree(source, workspace / "src")
-    pages = sum(name.endswith((".ipynb", ".md")) for name in changed)
-    log(
-        f"building the site, {pages} changed page(s) (warnings are errors)"
-        if incremental
-        else "building the site from scratch (warnings are errors)"
+
+def _failed(workspace: Path, output: str) -> RunError:
+    """The warnings and errors of a failed build, with where its whole log is kept."""
+    report = workspace.parent / "build-errors.log"  # _build/, beside the site
+    report.write_text(output, encoding="utf-8")
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    problems = [
+        line.strip().replace(str(workspace / "src") + os.sep, "")
+        for line in output.splitlines()
+        if "WARNING" in line or "ERROR" in line or "Error" in line
+    ]
+    return RunError(
+        "the book build failed; the previous site is untouched\n  "
+        + "\n  ".join(problems[:15] or ["(no warning lines; see the log)"])
+        + f"\n  full log: {report.relative_to(report.parent.parent)}"
     )
-    started = time.perf_counter()
-    out = workspace / "out"
-    succeeded, output = booksite.build(workspace / "src", out, all_pages=not incremental)
-    if not succeeded:
-        report = workspace.parent / "build-errors.log"  # _build/, beside the site
-        report.write_text(output, encoding="utf-8")
-        output = re.sub(r"\x1b\[[0-9;]*m", "", output)
-        problems = [
-            line.strip().replace(str(workspace / "src") + os.sep, "")
-            for line in output.splitlines()
-            if "WARNING" in line or "ERROR" in line or "Error" in line
-        ]
-        raise RunError(
-            "the book build failed; the previous site is untouched\n  "
-            + "\n  ".join(problems[:15] or ["(no warning lines; see the log)"])
-            + f"\n  full log: {report.relative_to(report.parent.parent)}"
-        )
-    write_atomic(stamp, key)
-    log(f"  built in {time.perf_counter() - started:.1f} s")
-    return out / "_build" / "html"
 
 
 def _copy_sharing(source: Path, target: Path, previous: Path) -> None:

@@ -36,10 +36,12 @@ bytecode cache, which checks each template's source), not on every build.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import pickle
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +249,26 @@ def _start_build(app) -> None:
     _copy_stylesheet_first(app)
 
 
+#: What to call once Sphinx has set itself up, before it reads a page (see :func:`before_reading`).
+_BEFORE_READING: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def before_reading(callback: Callable[[], None] | None) -> Iterator[None]:
+    """Have the builds started in this block call ``callback`` when Sphinx has set itself up,
+    last of what it does then, before it reads a page (:func:`gpufleet.build.booksite.build`)."""
+    _BEFORE_READING[:] = [callback] if callback is not None else []
+    try:
+        yield
+    finally:
+        _BEFORE_READING.clear()
+
+
+def _set_up(app) -> None:
+    for callback in _BEFORE_READING:
+        callback()
+
+
 def _note_glue_dependencies(app, doctree) -> None:
     from myst_nb.ext.glue.utils import PendingGlueReference
 
@@ -286,6 +308,7 @@ def setup(app) -> dict[str, object]:
         style.format_entry = _kept_formatting(style.format_entry)
     app.connect("config-inited", _fresh_templates_path, priority=0)  # before the themes
     app.connect("builder-inited", _start_build)
+    app.connect("builder-inited", _set_up, priority=900)  # after every other extension's
     app.connect("doctree-read", _note_glue_dependencies)
     app.connect("build-finished", _drop_orphan_search_terms)
     app.connect("build-finished", _save_kept)
