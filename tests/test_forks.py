@@ -309,3 +309,19 @@ def test_a_processor_is_said_free_once_fewer_notebooks_are_left_than_run_at_once
     one = _Left(1, 2, lambda: said.append("free at once"))
     one.check()
     assert said == ["free", "free at once"]
+
+
+def _validators(index: int) -> list[tuple]:
+    from nbformat import validator
+
+    return sorted(validator.validators)
+
+
+def test_the_worker_compiles_the_check_of_the_notebooks_papermill_writes():
+    import nbformat
+
+    from gpufleet.build.execution import prepare_worker
+
+    done, failed = _run(1, _validators, [0], prepare=prepare_worker)
+    assert failed == {}
+    assert any(key[1:3] == (4, nbformat.v4.nbformat_minor) for key in done[0])

@@ -29,6 +29,14 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_follows_the_notebook_format(path):
+    """The runner reads the chapters without checking them (:func:`execution.execute_one`)."""
+    import nbformat
+
+    nbformat.validate(nbformat.reader.reads(path.read_text()))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
 def test_kernel_is_python3(path):
     assert json.loads(path.read_text())["metadata"]["kernelspec"]["name"] == "python3"
 
