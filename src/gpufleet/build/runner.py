@@ -27,7 +27,7 @@ from gpufleet.build.files import write_atomic
 from gpufleet.build.forks import Forks
 from gpufleet.build.planning import Plan, plan
 from gpufleet.build.provenance import Assumptions, Difference
-from gpufleet.build.site import Build, publish, repository_url, stage_sources
+from gpufleet.build.site import Build, publish, repository_url, stage_book, stage_results
 from gpufleet.errors import InputError, RunError
 from gpufleet.model import data as _data
 
@@ -287,7 +287,17 @@ def run(
                 )
             )
 
+        all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
+        site = _site_digest(root, all_prints, repository, behind) if build_site else None
+        rebuild = build_site and (
+            bool(stale)
+            or force
+            or cache.data.get("site") != site
+            or not (root / "_build" / "html").is_dir()
+        )
         try:
+            if rebuild:  # the book's own sources, while the worker imports
+                stage_book(root, stage / "src", repository=repository)
             clock.lap("planning")
             timings: dict[str, float] = {}
             done = execute(
@@ -299,28 +309,18 @@ def run(
                 log=log,
                 timings=timings,
                 worker=worker,
-                started=start_building if build_site else None,
+                started=start_building if rebuild else None,
                 idle=lambda: [build.set_up() for build in building],
             )
             clock.lap("notebooks")
-            all_prints = {**cache.data["notebooks"], **{nb.name: prints[nb.name] for nb in stale}}
-            site = _site_digest(root, all_prints, repository, behind) if build_site else None
             html = None
-            if build_site:
-                if (
-                    not done
-                    and not force
-                    and cache.data.get("site") == site
-                    and (root / "_build" / "html").is_dir()
-                ):
-                    log("nothing changed: the site is up to date")
-                else:
-                    source = stage_sources(
-                        root, stage / "src", executed_dir, repository=repository, left_behind=behind
-                    )
-                    if not building:
-                        start_building()
-                    html = building.pop().finish(source)
+            if rebuild:
+                source = stage_results(root, stage / "src", executed_dir, left_behind=behind)
+                if not building:
+                    start_building()
+                html = building.pop().finish(source)
+            elif build_site:
+                log("nothing changed: the site is up to date")
             clock.lap("build")
             publish(root, html, executed_dir)
             cache.save(

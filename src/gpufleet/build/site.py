@@ -1,6 +1,7 @@
 """The site: the book's sources staged, built with warnings as errors, then published.
 
-:func:`stage_sources` gathers the book's sources with the new executed notebooks. A
+:func:`stage_book` gathers the book's own sources, before the notebooks run, and
+:func:`stage_results` adds the new executed notebooks and what follows from them. A
 :class:`Build`, started while the notebooks run, builds them once they are staged (:func:`build`
 does both at once) in Sphinx's workspace (``_build/sphinx``): its sources, doctrees and output
 are kept from one run to the next, so a run that changed two notebooks reads and writes two
@@ -206,20 +207,10 @@ def _say_assumptions(
     (source / HEADLINES_DOWNLOAD).write_text(results.csv_text(root, found), encoding="utf-8")
 
 
-def stage_sources(
-    root: Path,
-    source: Path,
-    executed: Path,
-    *,
-    repository: str | None = None,
-    left_behind: Mapping[str, list[provenance.Difference]] | None = None,
-) -> Path:
-    """A fresh copy of the book's sources in ``source``, with the new executed notebooks, the
-    downloads and what the numbers were computed with, linking ``repository`` if given;
-    :func:`build` then copies what changed into Sphinx's workspace.
-
-    ``left_behind`` names the chapters a mixed run (``--allow-mixed``) left on other
-    assumptions, with why; their pages say so."""
+def stage_book(root: Path, source: Path, *, repository: str | None = None) -> Path:
+    """A fresh copy of the book's own sources in ``source``, linking ``repository`` if given:
+    all but what the notebooks compute (:func:`stage_results`), so the runner stages it before
+    they run."""
     shutil.rmtree(source, ignore_errors=True)
     for name in BOOK_SOURCES:
         origin = root / name
@@ -231,6 +222,22 @@ def stage_sources(
     if repository:
         _link_repository(source / "_config.yml", repository)
     _stamp_edition(source / "_config.yml", edition(root), repository)
+    return source
+
+
+def stage_results(
+    root: Path,
+    source: Path,
+    executed: Path,
+    *,
+    left_behind: Mapping[str, list[provenance.Difference]] | None = None,
+) -> Path:
+    """Add to the book staged in ``source`` (:func:`stage_book`) the new executed notebooks,
+    the downloads and what the numbers were computed with; a :class:`Build` then copies what
+    changed into Sphinx's workspace.
+
+    ``left_behind`` names the chapters a mixed run (``--allow-mixed``) left on other
+    assumptions, with why; their pages say so."""
     for notebook in executed.glob("*.ipynb"):
         shutil.copy2(notebook, source / "book" / notebook.name)
     project = _data.load(root)
