@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -254,3 +256,28 @@ def test_counted_writes_an_amount_to_three_figures():
     assert formatting.counted(1.0004, "GPU", kind="amount") == "1 GPU"
     with pytest.raises(ValueError, match="cannot be written"):
         formatting.counted(float("inf"), "GPU")
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [
+        (4.123, "4.12 minutes"),
+        (1, "1 minute"),
+        (59.9, "59.9 minutes"),
+        (60, "1 hour"),
+        (150, "2.5 hours"),
+        (47.9 * 60, "47.9 hours"),
+        (2 * 24 * 60, "2 days"),
+        (9000, "6.25 days"),
+        (0.5, "30 seconds"),
+        (0.0253, "1.52 seconds"),
+    ],
+)
+def test_duration_says_minutes_in_the_unit_a_sentence_would_use(minutes, text):
+    assert formatting.duration(minutes) == text
+
+
+@pytest.mark.parametrize("minutes", [0, -1, math.inf, math.nan])
+def test_duration_refuses_what_is_not_a_span_of_time(minutes):
+    with pytest.raises(ValueError, match="a duration is a positive, finite number of minutes"):
+        formatting.duration(minutes)

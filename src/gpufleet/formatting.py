@@ -19,6 +19,8 @@ and the terminal.
 - :func:`amount`: millions of dollars in words, anything else as a number.
 - :func:`ordinal`: ``1st``, ``2nd``, ``3rd``.
 - :func:`counted`: a count with what it counts, ``350,000 H100s``, ``1 H100``, ``no H100s``.
+- :func:`duration`: minutes in the unit a sentence would use, ``4.1 minutes``, ``38 seconds``,
+  ``2.5 hours``, ``6.3 days``.
 
 Values are plain Python or NumPy numbers. Nothing here imports the rest of the package.
 """
@@ -187,3 +189,19 @@ def amount(value: float, unit: str, digits: int = 3) -> str:
     if unit == "USD" and abs(value) >= 1e6:
         return in_words(value, "dollars")
     return about(value, digits)
+
+
+#: Units of :func:`duration`: each is used up to the next one's lower bound, in minutes.
+_DURATIONS = ((2 * 24 * 60, 24 * 60, "day"), (60, 60, "hour"), (1, 1, "minute"))
+
+
+def duration(minutes: float) -> str:
+    """A span of time given in minutes, in the unit a sentence would use: seconds below a
+    minute, minutes below an hour, hours below two days, then days; counted as
+    :func:`counted` counts (``1 minute``, ``2.5 hours``)."""
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise ValueError(f"a duration is a positive, finite number of minutes, not {minutes!r}")
+    for lowest, size, unit in _DURATIONS:
+        if minutes >= lowest:
+            return counted(round_sig(minutes / size), unit, kind="amount")
+    return counted(round_sig(minutes * 60), "second", kind="amount")
