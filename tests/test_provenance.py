@@ -199,6 +199,11 @@ def test_results_and_pages_say_what_they_were_computed_with(site, site_changed):
     assert "These numbers are not the report" in intro and "(pue) = 1.3" in intro
     assert "Every number on this site is computed with the report" in _page(site, "intro")
     assert "% gpufleet" not in intro
+    # A chapter's own download says so too, on every row.
+    (power_csv,) = (site_changed / "_build" / "html" / "_downloads").glob("*/power.csv")
+    assert {row["assumptions"] for row in csv.DictReader(io.StringIO(power_csv.read_text()))} == {
+        "pue=1.3"
+    }
 
 
 def test_the_introduction_links_every_headline_as_csv(site, project):

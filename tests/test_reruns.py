@@ -251,7 +251,10 @@ def test_downloads_are_published(project_copy):
     assert by_name["it_power_mw"]["headline"] is True
     assert by_name["it_power_mw"]["unit"] == "MW"
     (power_csv,) = downloads.glob("*/power.csv")
-    assert power_csv.read_text().splitlines()[0] == "name,value,unit,headline,description"
+    header, first = power_csv.read_text().splitlines()[:2]
+    assert header == "name,value,unit,headline,description,scenario,assumptions"
+    assert first.endswith(",,defaults")  # no scenario, the defaults
+    assert {row["assumptions"] for row in by_name.values()} == {"defaults"}
     (notebook,) = downloads.glob("*/power.ipynb")
     assert json.loads(notebook.read_text())["cells"]
     html = (project_copy / "_build" / "html" / "book" / "power.html").read_text()

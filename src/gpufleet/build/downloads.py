@@ -7,16 +7,23 @@ import io
 import json
 from pathlib import Path
 
-from gpufleet.build.results import glued_values
+from gpufleet.build import provenance
+from gpufleet.build.results import read_notebook
 from gpufleet.model import data as _data
 
-FIELDS = ("name", "value", "unit", "headline", "description")
+FIELDS = ("name", "value", "unit", "headline", "description", "scenario", "assumptions")
 
 
 def chapter_rows(executed: Path, project: _data.ProjectData) -> list[dict[str, object]]:
-    """Every number a chapter glued; headline numbers carry their unit and description."""
+    """Every number a chapter glued; headline numbers carry their unit and description. Each
+    row says what the chapter was computed with, as the file of every headline does (a file
+    downloaded on its own still says it): the scenario, and the values that differ from the
+    defaults (``pue=1.3``) or ``defaults``."""
+    found = read_notebook(executed)
+    scenario = (found.assumptions.scenario if found.assumptions else None) or ""
+    assumed = provenance.compact(found.assumptions, project)
     rows = []
-    for name, value in sorted(glued_values(executed).items()):
+    for name, value in sorted(found.numbers.items()):
         headline = project.headlines.get(name)
         rows.append(
             {
@@ -25,6 +32,8 @@ def chapter_rows(executed: Path, project: _data.ProjectData) -> list[dict[str, o
                 "unit": headline.unit if headline else "",
                 "headline": bool(headline),
                 "description": headline.description if headline else "",
+                "scenario": scenario,
+                "assumptions": assumed,
             }
         )
     return rows
