@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -381,3 +382,29 @@ def test_a_build_in_a_thread_logs_its_own_output_and_leaves_the_others(capsys):
     thread.join()
     assert log.getvalue() == "from the build\nwarning from the build\n"
     assert capsys.readouterr().out == "[2/3] training: executed\n"
+
+
+def test_bytecode_is_compiled_for_the_files_given_and_a_broken_one_is_skipped(tmp_path):
+    from importlib.util import cache_from_source
+
+    from gpufleet.build import bytecode
+
+    good, broken = tmp_path / "good.py", tmp_path / "broken.py"
+    good.write_text("ANSWER = 42\n")
+    broken.write_text("def (:\n")
+    assert bytecode.compile_files([good, broken], workers=2) == 1
+    assert Path(cache_from_source(str(good))).is_file()
+    assert not Path(cache_from_source(str(broken))).exists()
+    assert Path(json.__file__) in bytecode.imported_sources()
+
+
+def test_bytecode_is_left_to_python_where_it_writes_it_itself(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gpufleet.build.bytecode"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert "nothing to do" in done.stdout
