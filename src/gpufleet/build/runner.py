@@ -295,6 +295,11 @@ def run(
             or cache.data.get("site") != site
             or not (root / "_build" / "html").is_dir()
         )
+
+        def set_up_building() -> None:  # a processor is free
+            for started in building:
+                started.set_up()
+
         try:
             if rebuild:  # the book's own sources, while the worker imports
                 stage_book(root, stage / "src", repository=repository)
@@ -310,7 +315,7 @@ def run(
                 timings=timings,
                 worker=worker,
                 started=start_building if rebuild else None,
-                idle=lambda: [build.set_up() for build in building],
+                idle=set_up_building,
             )
             clock.lap("notebooks")
             html = None

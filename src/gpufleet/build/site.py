@@ -182,10 +182,10 @@ def _say_assumptions(
     source: Path,
     left_behind: Mapping[str, list[provenance.Difference]],
     project: _data.ProjectData,
+    found: Mapping[str, results.NotebookResults],
 ) -> None:
-    """Say what the numbers were computed with: at the top of every chapter that departs from
-    the defaults (or that a mixed run left behind), and in the introduction."""
-    found = results.chapters(root, source / "book")
+    """Say what the ``found`` chapters were computed with: at the top of every chapter that
+    departs from the defaults (or that a mixed run left behind), and in the introduction."""
     for name, chapter in found.items():
         note = provenance.page_note(
             chapter.assumptions, project, left_behind=left_behind.get(name, ())
@@ -241,10 +241,11 @@ def stage_results(
     for notebook in executed.glob("*.ipynb"):
         shutil.copy2(notebook, source / "book" / notebook.name)
     project = _data.load(root)
-    for name, content in downloads.files(source, project).items():
+    found = results.chapters(root, source / "book")
+    for name, content in downloads.files(found, project).items():
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_bytes(content)
-    _say_assumptions(root, source, left_behind or {}, project)
+    _say_assumptions(root, source, left_behind or {}, project, found)
     return source
 
 
